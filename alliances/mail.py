@@ -28,10 +28,10 @@ def send_templated(*, to: list[str], template: str, context: dict, headers=None,
 
 
 class OutboxEmailBackend(BaseEmailBackend):
-    """Write each message as its own ``.eml`` file under ``EMAIL_FILE_PATH``."""
+    """Write each message as its own ``.eml`` file under ``OUTBOX_PATH`` (``EMAIL_FILE_PATH``)."""
 
     def send_messages(self, email_messages):
-        folder = Path(settings.EMAIL_FILE_PATH)
+        folder = Path(settings.OUTBOX_PATH)
         folder.mkdir(parents=True, exist_ok=True)
         for index, message in enumerate(email_messages):
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -41,7 +41,7 @@ class OutboxEmailBackend(BaseEmailBackend):
 
 def outbox_messages(limit: int = 100) -> list[dict]:
     """The newest messages in the outbox, parsed for display."""
-    folder = Path(settings.EMAIL_FILE_PATH)
+    folder = Path(settings.OUTBOX_PATH)
     if not folder.is_dir():
         return []
     messages = []

@@ -145,11 +145,16 @@ def partner_invite(request, here):
 def contact_list(request, here):
     contacts = here.scope.rows(Contact.objects.filter(alliance=here.alliance))
     groups = [
-        (f"{here.alliance.party_name(side)} ({label.lower()})", [c for c in contacts if c.side == side])
+        (
+            f"{here.alliance.party_name(side)} ({label.lower()})",
+            [c for c in contacts if c.side == side],
+        )
         for side, label in Side.choices
     ]
     return render(
-        request, "alliances/contacts.html", {"here": here, "alliance": here.alliance, "groups": groups}
+        request,
+        "alliances/contacts.html",
+        {"here": here, "alliance": here.alliance, "groups": groups},
     )
 
 

@@ -129,6 +129,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -142,18 +143,25 @@ STORAGES = {
 }
 
 # Email: files in var/mail/ (readable at /dev/outbox/) unless an SMTP host is configured.
-EMAIL_HOST = env("EMAIL_HOST")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = envint("EMAIL_PORT", 587)
-    EMAIL_HOST_USER = env("EMAIL_HOST_USER")
-    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
-    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "1")
-    EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "0")
-    EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 20)
+SMTP_HOST = env("EMAIL_HOST")
+OUTBOX_PATH = Path(env("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
+if SMTP_HOST:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": SMTP_HOST,
+                "port": envint("EMAIL_PORT", 587),
+                "username": env("EMAIL_HOST_USER"),
+                "password": env("EMAIL_HOST_PASSWORD"),
+                "use_tls": envbool("EMAIL_USE_TLS", "1"),
+                "use_ssl": envbool("EMAIL_USE_SSL", "0"),
+                "timeout": envint("EMAIL_TIMEOUT", 20),
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "alliances.mail.OutboxEmailBackend"
-EMAIL_FILE_PATH = Path(env("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
+    MAILERS = {"default": {"BACKEND": "alliances.mail.OutboxEmailBackend"}}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Concord <concord@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

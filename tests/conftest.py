@@ -1,0 +1,138 @@
+"""The suite's shared world, modelled on the demo.
+
+Northwind leads alliances (one with Contoso as partner, one with Litware); Fabrikam has an
+alliance of its own. ada is Northwind's admin, dan a Northwind manager, vic a Northwind
+viewer, ben Contoso's manager, cy Fabrikam's admin — the outsider for Northwind's data.
+"""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+
+from alliances import services
+from alliances.models import Alliance, Role, Side, Visibility
+from tests.factories import (
+    ContactFactory,
+    JournalEntryFactory,
+    OrganizationFactory,
+    UserFactory,
+    member,
+)
+
+REQUIRE_SERVICES = os.environ.get("CONCORD_REQUIRE_SERVICES") == "1"
+
+
+def need_services(*, postgres: bool = True, redis: bool = True) -> None:
+    """Skip a test that needs real services when they are not configured.
+
+    With CONCORD_REQUIRE_SERVICES=1 (set by .ci/run) a missing service is a failure instead.
+    """
+    missing = []
+    if postgres and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing.append("PostgreSQL (DATABASE_URL)")
+    if redis and not settings.REDIS_URL:
+        missing.append("Redis (REDIS_URL)")
+    if missing:
+        message = f"needs {' and '.join(missing)}"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{message}, and CONCORD_REQUIRE_SERVICES=1 forbids skipping")
+        pytest.skip(message)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI every skip is a failure: nothing may silently not run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if REQUIRE_SERVICES and skipped and exitstatus == 0:
+        reporter.write_line(
+            f"CONCORD_REQUIRE_SERVICES=1: {len(skipped)} test(s) skipped; failing the run.",
+            red=True,
+        )
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings, tmp_path):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.OUTBOX_PATH = tmp_path / "mail"
+    settings.SITE_URL = "http://testserver"
+
+
+@dataclass
+class World:
+    northwind: object
+    contoso: object
+    fabrikam: object
+    ada: object
+    dan: object
+    vic: object
+    ben: object
+    cy: object
+    shared: Alliance  # Northwind leads, Contoso is partner
+    litware: Alliance  # Northwind leads, Litware partner (Contoso not a party)
+    fabrikam_alliance: Alliance
+
+
+@pytest.fixture
+def world(db) -> World:
+    northwind = OrganizationFactory(name="Northwind", slug="northwind")
+    contoso = OrganizationFactory(name="Contoso", slug="contoso")
+    fabrikam = OrganizationFactory(name="Fabrikam", slug="fabrikam")
+    litware_org = OrganizationFactory(name="Litware", slug="litware")
+    wingtip = OrganizationFactory(name="Wingtip", slug="wingtip")
+    ada = UserFactory(email="ada@northwind.example", full_name="Ada Lovelace")
+    dan = UserFactory(email="dan@northwind.example", full_name="Dan Manager")
+    vic = UserFactory(email="vic@northwind.example", full_name="Vic Viewer")
+    ben = UserFactory(email="ben@contoso.example", full_name="Ben Partner")
+    cy = UserFactory(email="cy@fabrikam.example", full_name="Cy Outsider")
+    member(ada, northwind, Role.ADMIN)
+    member(dan, northwind, Role.MANAGER)
+    member(vic, northwind, Role.VIEWER)
+    member(ben, contoso, Role.MANAGER)
+    member(cy, fabrikam, Role.ADMIN)
+
+    def make(lead, partner, name, user):
+        alliance = services.alliance_create(
+            organization=lead, user=user, name=name, partner_name=partner.name
+        )
+        alliance.partner_organization = partner
+        alliance.save()
+        return alliance
+
+    shared = make(northwind, contoso, "Northwind–Contoso Cloud", ada)
+    litware = make(northwind, litware_org, "Northwind–Litware Retail", ada)
+    fabrikam_alliance = make(fabrikam, wingtip, "Fabrikam–Wingtip Logistics", cy)
+    for alliance in (shared, litware, fabrikam_alliance):
+        lead, partner = alliance.lead_organization, alliance.partner_organization
+        ContactFactory(alliance=alliance, side=Side.LEAD, name=f"{lead} Sponsor")
+        ContactFactory(alliance=alliance, side=Side.PARTNER, name=f"{partner} Sponsor")
+        JournalEntryFactory(alliance=alliance, author_organization=lead, body=f"{lead} shared")
+        JournalEntryFactory(
+            alliance=alliance,
+            author_organization=lead,
+            visibility=Visibility.INTERNAL,
+            body=f"{lead} internal secret",
+        )
+        JournalEntryFactory(
+            alliance=alliance,
+            author_organization=partner,
+            visibility=Visibility.INTERNAL,
+            body=f"{partner} internal secret",
+        )
+        alliance.adaptation_triggers.create(condition=f"{alliance} trigger")
+    return World(
+        northwind, contoso, fabrikam, ada, dan, vic, ben, cy, shared, litware, fabrikam_alliance
+    )
+
+
+@pytest.fixture
+def client_for(client):
+    """Log the test client in as someone: ``client_for(world.ada)``."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
