@@ -24,7 +24,9 @@ def schedule_periodic_jobs(sender, **kwargs):
             "task": "alliances.tasks.run_periodic_job",
             "schedule": job.every or tick,
             "args": (job.name,),
-            "options": {"expires": tick.total_seconds()},
+            # Ticks nobody picked up soon are dropped rather than piled up; the next one
+            # does the same work, because jobs decide from the database what is due.
+            "options": {"expires": max(tick.total_seconds(), 30)},
         }
         for job in PERIODIC_JOBS
     }

@@ -1,0 +1,146 @@
+"""gunicorn, a Celery worker and beat as real processes on PostgreSQL and Redis.
+
+Beat ticks the heartbeat job into Redis, the worker runs it against the database, and
+gunicorn's /healthz reports the database, the broker and that heartbeat. Runs in CI
+(CONCORD_REQUIRE_SERVICES=1); skipped where PostgreSQL and Redis are not configured.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import need_services
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def start(stack: ExitStack, name: str, args: list[str], env: dict, logs: Path):
+    log = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - closed by the ExitStack
+    stack.callback(log.close)
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop():
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    stack.callback(stop)
+    return process
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_healthz_reports_heartbeat_run_by_beat_through_worker(tmp_path):
+    need_services()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "test-secret-key-for-real-process-test-0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.REDIS_URL,
+        "CONCORD_TICK_SECONDS": "1",
+        "CONCORD_VAR_DIR": str(tmp_path / "var"),
+    }
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    with ExitStack() as stack:
+        start(
+            stack,
+            "gunicorn",
+            [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
+            env,
+            tmp_path,
+        )
+        start(
+            stack,
+            "worker",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-l", "INFO"],
+            env,
+            tmp_path,
+        )
+        start(
+            stack,
+            "beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "INFO",
+                "-s",
+                str(tmp_path / "beat-schedule"),
+            ],
+            env,
+            tmp_path,
+        )
+        url = f"http://127.0.0.1:{port}/healthz"
+        deadline = time.monotonic() + 90
+        status, body = None, {}
+        while time.monotonic() < deadline:
+            try:
+                status, body = get_json(url)
+            except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+                status, body = None, {}
+            if status == 200 and body.get("heartbeat") == "ok":
+                break
+            time.sleep(1)
+        logs = {p.name: p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log")}
+        assert status == 200, (status, body, logs)
+        assert body["database"] == "ok"
+        assert body["broker"] == "ok"
+        assert body["heartbeat"] == "ok", (body, logs)
+        assert body["jobs"]["heartbeat"]["runs"] >= 1
+        assert body["last_job_run"]
+        # gunicorn serves real pages with production settings and collected static files.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/") as page:  # noqa: S310
+            html = page.read().decode()
+            assert page.status == 200
+            assert "Sign in to Concord" in html
+            assert "Content-Security-Policy" in page.headers
