@@ -85,8 +85,8 @@ def member_list(request, scope):
 @require_POST
 @tenant_view
 def member_role(request, scope, member):
+    membership = scope.get(Membership, pk=member)  # another tenant's id is a 404, not a 403
     scope.require_admin()
-    membership = scope.get(Membership, pk=member)
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
@@ -103,8 +103,8 @@ def member_role(request, scope, member):
 @require_POST
 @tenant_view
 def member_remove(request, scope, member):
-    scope.require_admin()
     membership = scope.get(Membership, pk=member)
+    scope.require_admin()
     try:
         services.membership_remove(membership=membership)
     except ValidationError as error:
@@ -117,8 +117,8 @@ def member_remove(request, scope, member):
 @require_POST
 @tenant_view
 def invitation_revoke(request, scope, invitation):
-    scope.require_admin()
     invitation = scope.get(MemberInvitation, pk=invitation)
+    scope.require_admin()
     invitation.revoked_at = invitation.revoked_at or timezone.now()
     invitation.save(update_fields=["revoked_at"])
     messages.success(request, f"Invitation to {invitation.email} revoked.")
@@ -155,8 +155,8 @@ def gate_items(request, scope):
 @require_POST
 @tenant_view
 def gate_item_remove(request, scope, item):
-    scope.require_admin()
     item = scope.get(GateItem, pk=item)
+    scope.require_admin()
     item.is_active = False
     item.save(update_fields=["is_active"])
     messages.success(request, "Gate item removed. Alliances already in that stage keep it.")

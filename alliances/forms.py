@@ -68,8 +68,10 @@ class AllianceForm(forms.ModelForm):
             **{name: forms.Textarea(attrs={"rows": 3}) for name in VALUE_THESIS_FIELDS[1:]},
         }
 
-    def __init__(self, *args, creating: bool, **kwargs):
+    def __init__(self, *args, creating: bool, is_lead: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        if not is_lead:
+            del self.fields["partner_may_edit_settings"]  # the lead's to grant
         if not creating:
             del self.fields["partner_email"]
             if self.instance.partner_organization_id:

@@ -27,6 +27,13 @@ class UserManager(BaseUserManager):
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
 
+    def get_by_natural_key(self, username):
+        # Emails are stored lower-case; people type them however they like when signing in.
+        try:
+            return self.get(email=username)
+        except self.model.DoesNotExist:
+            return self.get(email=username.lower())
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)

@@ -36,7 +36,8 @@ class AllianceFilters:
             else "active",
             stage=int(stage) if stage.isdigit() and int(stage) in Stage.values else None,
             model=params.get("model") if params.get("model") in AllianceModel.values else "",
-            query=params.get("q", "").strip()[:100],
+            # PostgreSQL refuses NUL characters in a query, so they cannot reach one.
+            query=params.get("q", "").replace("\x00", "").strip()[:100],
         )
 
 

@@ -171,11 +171,21 @@ def _check_partner_email(alliance: Alliance, email: str) -> None:
         )
 
 
+def _check_name_free(alliance: Alliance) -> None:
+    # Before full_clean, whose constraint check would only say "constraint … is violated".
+    others = Alliance.objects.filter(
+        lead_organization_id=alliance.lead_organization_id, name__iexact=alliance.name.strip()
+    ).exclude(pk=alliance.pk)
+    if others.exists():
+        raise ValidationError({"name": "An alliance with this name already exists."})
+
+
 @transaction.atomic
 def alliance_create(
     *, organization: Organization, user: User, partner_email: str = "", **fields
 ) -> Alliance:
     alliance = Alliance(lead_organization=organization, created_by=user, **fields)
+    _check_name_free(alliance)
     alliance.full_clean(exclude=["partner_organization"])
     if partner_email:
         _check_partner_email(alliance, partner_email)
@@ -202,6 +212,7 @@ def alliance_create(
 def alliance_update(*, alliance: Alliance, **fields) -> Alliance:
     for name, value in fields.items():
         setattr(alliance, name, value)
+    _check_name_free(alliance)
     alliance.full_clean(exclude=["partner_organization"])
     try:
         with transaction.atomic():
@@ -300,12 +311,13 @@ def partner_invitation_accept(
 @transaction.atomic
 def contact_save(*, contact: Contact) -> Contact:
     contact.email = contact.email.strip().lower()
-    contact.full_clean()
+    # Before full_clean, whose constraint check would only say "constraint … is violated".
     duplicate = Contact.objects.filter(alliance=contact.alliance, email__iexact=contact.email)
     if contact.pk:
         duplicate = duplicate.exclude(pk=contact.pk)
     if duplicate.exists():
         raise ValidationError({"email": "This alliance already has a contact with this email."})
+    contact.full_clean()
     contact.save()
     return contact
 
@@ -329,8 +341,14 @@ def contacts_import_csv(*, alliance: Alliance, side: str, data: bytes) -> Import
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return ImportResult([], ["The file is not UTF-8 text. Save it as “CSV UTF-8” and retry."])
-    rows = csv.reader(io.StringIO(text))
-    header = next(rows, None)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        # (line the record ends on, cells): quoted values may span lines.
+        records = [(reader.line_num, row) for row in reader]
+    except csv.Error as error:  # e.g. a value over the csv module's size limit
+        return ImportResult([], [f"Line {reader.line_num}: not readable as CSV ({error})."])
+    rows = iter(records)
+    header = next(rows, (1, None))[1]
     if not header or not any(cell.strip() for cell in header):
         return ImportResult([], ["The file is empty. The first line must be a header row."])
     columns = [cell.strip().lower() for cell in header]
@@ -347,7 +365,7 @@ def contacts_import_csv(*, alliance: Alliance, side: str, data: bytes) -> Import
     seen: dict[str, int] = {}
     errors: list[str] = []
     contacts: list[Contact] = []
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(columns):
@@ -361,12 +379,16 @@ def contacts_import_csv(*, alliance: Alliance, side: str, data: bytes) -> Import
             problems.append("the name is empty")
         elif len(name) > 150:
             problems.append("the name is longer than 150 characters")
+        elif "\x00" in name:
+            problems.append("the name contains a NUL character")
         try:
             validate_email(email)
         except ValidationError:
             problems.append(f"“{email}” is not a valid email address" if email else "no email")
         else:
-            if email in existing:
+            if len(email) > Contact._meta.get_field("email").max_length:
+                problems.append("the email address is longer than 254 characters")
+            elif email in existing:
                 problems.append(f"{email} is already a contact of this alliance")
             elif email in seen:
                 problems.append(f"{email} also appears on line {seen[email]}")
@@ -501,9 +523,10 @@ def stage_advance(
     alliance.outcome = outcome
     alliance.save(update_fields=["stage", "outcome", "updated_at"])
     if to_stage != transition.from_stage:
-        # A renewed or restructured alliance works through that stage's gate afresh.
+        # A renewed or restructured alliance starts a new cycle: it works through that
+        # stage's gate and every later one afresh (the old ticks stay in the history).
         if outcome:
-            alliance.gate_checks.filter(stage=to_stage).update(done_at=None, done_by=None)
+            alliance.gate_checks.filter(stage__gte=to_stage).update(done_at=None, done_by=None)
         _gate_checks_for(alliance, to_stage)
     return transition
 

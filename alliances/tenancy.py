@@ -140,7 +140,8 @@ def tenant_view(view):
             return redirect_to_login(request.get_full_path())
         scope = scope_for(request.user, org)
         request.scope = scope
-        request.session["organization"] = scope.organization.slug
+        if request.session.get("organization") != scope.organization.slug:
+            request.session["organization"] = scope.organization.slug  # where "/" goes next
         return view(request, scope, *args, **kwargs)
 
     return wrapper

@@ -94,7 +94,9 @@ def alliance_detail(request, here):
 @alliance_view
 def alliance_edit(request, here):
     here.require_settings()
-    form = AllianceForm(request.POST or None, instance=here.alliance, creating=False)
+    form = AllianceForm(
+        request.POST or None, instance=here.alliance, creating=False, is_lead=here.is_lead
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.alliance_update(
@@ -224,8 +226,9 @@ def trigger_create(request, here):
 
 @alliance_view
 def trigger_fire(request, here, trigger):
-    here.require_shared()
+    # Look the id up before the role check: another tenant's id is a 404, never a 403.
     trigger = here.scope.get(AdaptationTrigger.objects.filter(alliance=here.alliance), pk=trigger)
+    here.require_shared()
     form = TriggerFireForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.trigger_fire(trigger=trigger, user=request.user, note=form.cleaned_data["note"])
@@ -239,8 +242,8 @@ def trigger_fire(request, here, trigger):
 @require_POST
 @alliance_view
 def trigger_delete(request, here, trigger):
-    here.require_settings()
     trigger = here.scope.get(AdaptationTrigger.objects.filter(alliance=here.alliance), pk=trigger)
+    here.require_settings()
     trigger.delete()
     messages.success(request, "Adaptation trigger removed.")
     return redirect(alliance_url(here) + "#triggers")
@@ -268,8 +271,8 @@ def partner_fit(request, here):
 @require_POST
 @alliance_view
 def gate_check_toggle(request, here, check):
-    here.require_settings()
     check = here.scope.get(here.alliance.gate_checks.all(), pk=check)
+    here.require_settings()
     services.gate_check_set(check=check, done=request.POST.get("done") == "1", user=request.user)
     if request.htmx:
         return render(request, "alliances/detail.html#gate-check", {"check": check, "here": here})
@@ -282,7 +285,11 @@ def stage_advance(request, here):
     alliance = here.alliance
     leaving_last = alliance.stage == Stage.RENEWAL_EXIT
     form = StageAdvanceForm(request.POST or None)
-    lessons_form = LessonsForm(request.POST or None, prefix="lessons") if leaving_last else None
+    # Bound only for an exit, so renewing never shows "required" errors on lessons learned.
+    exiting = leaving_last and request.POST.get("outcome") == "exited"
+    lessons_form = (
+        LessonsForm(request.POST if exiting else None, prefix="lessons") if leaving_last else None
+    )
     if request.method == "POST" and form.is_valid():
         outcome = form.cleaned_data["outcome"]
         lessons = None

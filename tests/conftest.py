@@ -58,6 +58,8 @@ def _isolated(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.OUTBOX_PATH = tmp_path / "mail"
     settings.SITE_URL = "http://testserver"
+    # The default hasher is slow on purpose (about a second per test user); tests need no strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass

@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--job", action="append", help="Run only this job (repeatable).")
 
     def handle(self, *args, now=None, job=None, **options):
-        moment = self._parse_now(now) if now else timezone.now()
+        moment = self._parse_now(now) if now is not None else timezone.now()
         names = [j.name for j in PERIODIC_JOBS]
         unknown = sorted(set(job or []) - set(names))
         if unknown:
@@ -30,14 +30,13 @@ class Command(BaseCommand):
 
     @staticmethod
     def _parse_now(value: str) -> datetime:
-        moment = parse_datetime(value)
-        if moment is None:
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError as error:
-                raise CommandError(
-                    f"--now {value!r} is not an ISO date-time (e.g. 2026-12-01T09:00)."
-                ) from error
+        try:
+            # parse_datetime raises for a well-formed but impossible moment, e.g. month 13.
+            moment = parse_datetime(value) or datetime.fromisoformat(value)
+        except ValueError as error:
+            raise CommandError(
+                f"--now {value!r} is not an ISO date-time (e.g. 2026-12-01T09:00)."
+            ) from error
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
         return moment
