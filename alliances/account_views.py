@@ -17,6 +17,7 @@ from .forms import (
     RoleForm,
     SignupForm,
     apply_errors,
+    posted,
 )
 from .models import (
     GateItem,
@@ -48,7 +49,7 @@ def home(request):
 
 @tenant_view
 def member_list(request, scope):
-    form = MemberInviteForm(request.POST or None)
+    form = MemberInviteForm(posted(request))
     if request.method == "POST":
         scope.require_admin()
         if form.is_valid():
@@ -130,7 +131,7 @@ def invitation_revoke(request, scope, invitation):
 
 @tenant_view
 def gate_items(request, scope):
-    form = GateItemForm(request.POST or None)
+    form = GateItemForm(posted(request))
     if request.method == "POST":
         scope.require_admin()
         if form.is_valid():
@@ -182,7 +183,7 @@ def _acceptor(request, email: str) -> tuple[User | None, SignupForm | None, str]
         return request.user, None, ""
     if User.objects.filter(email__iexact=email).exists():
         return None, None, "needs_login"
-    return None, SignupForm(request.POST or None, email=email), ""
+    return None, SignupForm(posted(request), email=email), ""
 
 
 def _create_user(email: str, form: SignupForm) -> User:
@@ -243,7 +244,7 @@ def partner_invitation(request, token):
             memberships__user=user, memberships__role__in=[Role.ADMIN, Role.MANAGER]
         ).exclude(pk=alliance.lead_organization_id)
     form = PartnerAcceptForm(
-        request.POST or None, organizations=organizations, default_name=alliance.partner_name
+        posted(request), organizations=organizations, default_name=alliance.partner_name
     )
     context["accept_form"] = form
     forms_valid = form.is_valid() and (signup_form is None or signup_form.is_valid())

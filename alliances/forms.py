@@ -20,10 +20,21 @@ from .models import (
 MAX_CSV_BYTES = 1024 * 1024
 
 
-def apply_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field where there is one."""
+def posted(request, *, files: bool = False):
+    """Form data for a POST, even an empty one (which must show errors), else None."""
+    if request.method != "POST":
+        return None
+    return request.FILES if files else request.POST
+
+
+def apply_errors(form: forms.Form, error: ValidationError, aliases: dict | None = None) -> None:
+    """Show a service's ValidationError on the form: on its field where there is one.
+
+    ``aliases`` maps a service's field name to the form's, where the two differ.
+    """
     if hasattr(error, "error_dict"):
         for field, messages in error.message_dict.items():
+            field = (aliases or {}).get(field, field)
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)

@@ -582,7 +582,8 @@ class StageTransition(AllianceOwned):
 
     @property
     def is_backward(self) -> bool:
-        return self.from_stage is not None and self.to_stage < self.from_stage
+        """A move back; not a renewal or restructuring, which also land in an earlier stage."""
+        return not self.outcome and self.from_stage is not None and self.to_stage < self.from_stage
 
     @property
     def unmet_items(self) -> list[str]:

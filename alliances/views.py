@@ -23,6 +23,7 @@ from .forms import (
     TriggerFireForm,
     TriggerForm,
     apply_errors,
+    posted,
 )
 from .models import (
     AdaptationTrigger,
@@ -59,7 +60,7 @@ def alliance_list(request, scope):
 @tenant_view
 def alliance_create(request, scope):
     scope.require_edit()
-    form = AllianceForm(request.POST or None, creating=True)
+    form = AllianceForm(posted(request), creating=True)
     if request.method == "POST" and form.is_valid():
         fields = {k: v for k, v in form.cleaned_data.items() if k != "partner_email"}
         try:
@@ -95,7 +96,7 @@ def alliance_detail(request, here):
 def alliance_edit(request, here):
     here.require_settings()
     form = AllianceForm(
-        request.POST or None, instance=here.alliance, creating=False, is_lead=here.is_lead
+        posted(request), instance=here.alliance, creating=False, is_lead=here.is_lead
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -126,14 +127,14 @@ def alliance_archive(request, here):
 @alliance_view
 def partner_invite(request, here):
     here.require_lead()
-    form = PartnerInviteForm(request.POST or None)
+    form = PartnerInviteForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.partner_invite(
                 alliance=here.alliance, email=form.cleaned_data["email"], invited_by=request.user
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            apply_errors(form, error, aliases={"partner_email": "email"})
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect(alliance_url(here))
@@ -161,7 +162,7 @@ def contact_list(request, here):
 
 
 def _contact_form(request, here, contact):
-    form = ContactForm(request.POST or None, instance=contact)
+    form = ContactForm(posted(request), instance=contact)
     if request.method == "POST" and form.is_valid():
         try:
             services.contact_save(contact=form.instance)
@@ -191,7 +192,7 @@ def contact_edit(request, here, contact):
 @alliance_view
 def contact_import(request, here):
     here.require_shared()
-    form = ContactImportForm(request.POST or None, request.FILES or None)
+    form = ContactImportForm(posted(request), posted(request, files=True))
     errors = []
     if request.method == "POST" and form.is_valid():
         result = services.contacts_import_csv(
@@ -215,7 +216,7 @@ def contact_import(request, here):
 @alliance_view
 def trigger_create(request, here):
     here.require_settings()
-    form = TriggerForm(request.POST or None)
+    form = TriggerForm(posted(request))
     if request.method == "POST" and form.is_valid():
         form.instance.alliance = here.alliance
         form.save()
@@ -229,7 +230,7 @@ def trigger_fire(request, here, trigger):
     # Look the id up before the role check: another tenant's id is a 404, never a 403.
     trigger = here.scope.get(AdaptationTrigger.objects.filter(alliance=here.alliance), pk=trigger)
     here.require_shared()
-    form = TriggerFireForm(request.POST or None)
+    form = TriggerFireForm(posted(request))
     if request.method == "POST" and form.is_valid():
         services.trigger_fire(trigger=trigger, user=request.user, note=form.cleaned_data["note"])
         messages.warning(request, f"Marked as fired: {trigger}. Review the alliance.")
@@ -255,7 +256,7 @@ def partner_fit(request, here):
     initial = {s.criterion: (s.score, s.red_flag) for s in scores}
     if request.method == "POST":
         here.require_shared()
-    form = PartnerFitForm(request.POST or None, initial_scores=initial)
+    form = PartnerFitForm(posted(request), initial_scores=initial)
     if request.method == "POST" and form.is_valid():
         services.partner_fit_save(
             alliance=here.alliance, organization=here.scope.organization, scores=form.scores()
@@ -284,7 +285,7 @@ def stage_advance(request, here):
     here.require_settings()
     alliance = here.alliance
     leaving_last = alliance.stage == Stage.RENEWAL_EXIT
-    form = StageAdvanceForm(request.POST or None)
+    form = StageAdvanceForm(posted(request))
     # Bound only for an exit, so renewing never shows "required" errors on lessons learned.
     exiting = leaving_last and request.POST.get("outcome") == "exited"
     lessons_form = (
@@ -333,7 +334,7 @@ def stage_advance(request, here):
 @alliance_view
 def stage_back(request, here):
     here.require_settings()
-    form = StageBackForm(request.POST or None, current_stage=here.alliance.stage)
+    form = StageBackForm(posted(request), current_stage=here.alliance.stage)
     if request.method == "POST" and form.is_valid():
         try:
             transition = services.stage_back(

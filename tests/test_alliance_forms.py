@@ -2,6 +2,7 @@
 
 import pytest
 
+from alliances import services
 from alliances.models import (
     AdaptationTrigger,
     Alliance,
@@ -446,3 +447,20 @@ def test_garbage_input_never_yields_a_server_error(world, client_for):
         assert response.status_code < 500, path
     world.shared.refresh_from_db()
     assert world.shared.stage == Stage.FORMATION
+
+
+def test_an_empty_post_shows_the_required_fields_instead_of_a_blank_form(world, client_for):
+    response = client_for(world.ada).post("/o/northwind/alliances/new/", {})
+    assert "This field is required." in response.content.decode()
+    assert not Alliance.objects.filter(name="").exists()
+
+
+def test_inviting_a_lead_member_as_partner_shows_the_error_on_the_email_field(world, client_for):
+    alliance = services.alliance_create(
+        organization=world.northwind, user=world.ada, name="Pending one", partner_name="Adatum"
+    )
+    response = client_for(world.ada).post(
+        f"/o/northwind/alliances/{alliance.pk}/invite-partner/", {"email": "dan@northwind.example"}
+    )
+    form = response.context["form"]
+    assert "belongs to a member of Northwind" in " ".join(form.errors["email"])

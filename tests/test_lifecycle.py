@@ -486,3 +486,26 @@ def test_gate_checks_are_not_toggled_by_viewers_partners_or_outsiders(world, cli
     response = client_for(world.ada).post(url(world.shared, f"gate/{other.pk}/"), {"done": "1"})
     assert response.status_code == 404
     assert not AllianceGateCheck.objects.filter(done_at__isnull=False).exists()
+
+
+def test_a_renewal_is_not_shown_as_a_move_back(world, client_for):
+    move_to(world, world.shared, Stage.RENEWAL_EXIT)
+    services.stage_back(
+        alliance=world.shared,
+        user=world.ada,
+        organization=world.northwind,
+        to_stage=Stage.EVALUATION,
+        reason="Value figures were incomplete.",
+    )
+    world.shared.refresh_from_db()
+    move_to(world, world.shared, Stage.RENEWAL_EXIT)
+    world.shared.refresh_from_db()
+    tick_all(world.shared, world.ada)
+    advance(world, world.shared, note="Renewed for two years.", outcome=Outcome.RENEWED)
+    transitions = list(world.shared.transitions.all())
+    renewal = next(t for t in transitions if t.outcome == Outcome.RENEWED)
+    backwards = [t for t in transitions if t.is_backward]
+    assert not renewal.is_backward
+    assert len(backwards) == 1 and backwards[0].note == "Value figures were incomplete."
+    page = client_for(world.ada).get(url(world.shared)).content.decode()
+    assert page.count("moved back") == 1

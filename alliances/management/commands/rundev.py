@@ -39,6 +39,9 @@ class Command(BaseCommand):
                 ]
             )
             self.stdout.write(f"Started the Celery worker with beat (pid {worker.pid}).")
+            # Beat's first tick comes one interval after it starts; run the jobs once now
+            # so /healthz and anything due are current from the first page.
+            call_command("run_jobs")
         try:
             call_command("runserver", addrport)
         finally:
