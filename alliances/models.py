@@ -283,21 +283,27 @@ class Alliance(TenantModel):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                "lead_organization", Lower("name"), name="alliance_name_unique_per_lead"
+                "lead_organization",
+                Lower("name"),
+                name="alliance_name_unique_per_lead",
+                violation_error_message="An alliance with this name already exists.",
             ),
             models.CheckConstraint(
                 condition=~Q(lead_organization=models.F("partner_organization")),
                 name="alliance_parties_differ",
+                violation_error_message="The lead organisation cannot also be the partner.",
             ),
             models.CheckConstraint(
                 condition=Q(strategic_importance__gte=1, strategic_importance__lte=5),
                 name="alliance_importance_1_5",
+                violation_error_message="Strategic importance goes from 1 to 5.",
             ),
             models.CheckConstraint(
                 condition=Q(renewal_date__isnull=True)
                 | Q(start_date__isnull=True)
                 | Q(renewal_date__gte=models.F("start_date")),
                 name="alliance_renewal_after_start",
+                violation_error_message="The renewal date cannot be before the start date.",
             ),
         ]
 
@@ -432,7 +438,10 @@ class Contact(AllianceOwned):
         ordering = ["side", "name"]
         constraints = [
             models.UniqueConstraint(
-                "alliance", Lower("email"), name="contact_email_unique_per_alliance"
+                "alliance",
+                Lower("email"),
+                name="contact_email_unique_per_alliance",
+                violation_error_message="This alliance already has a contact with this email.",
             )
         ]
 

@@ -280,12 +280,6 @@ def partner_invitation_accept(
             raise ValidationError(
                 {"organization": "The lead organisation cannot also be the partner."}
             )
-        if Alliance.objects.filter(
-            lead_organization_id=alliance.lead_organization_id,
-            partner_organization=organization,
-            name__iexact=alliance.name,
-        ).exists():
-            raise ValidationError({"organization": "That organisation is already a partner."})
     else:
         name = new_organization_name.strip() or alliance.partner_name
         organization = organization_create(name=name, admin=user)
