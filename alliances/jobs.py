@@ -36,6 +36,7 @@ def heartbeat(*, now: datetime) -> None:
 
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("heartbeat", "alliances.jobs.heartbeat"),
+    PeriodicJob("escalate_overdue", "governance.jobs.escalate_overdue"),
 ]
 
 

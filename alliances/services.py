@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from governance.services import decision_rights_seed
+
 from .defaults import DEFAULT_GATE_ITEMS
 from .mail import send_templated
 from .models import (
@@ -522,6 +524,9 @@ def stage_advance(
         if outcome:
             alliance.gate_checks.filter(stage__gte=to_stage).update(done_at=None, done_by=None)
         _gate_checks_for(alliance, to_stage)
+    if to_stage == Stage.GOVERNANCE:
+        # Entering governance starts the decision-rights matrix from the defaults.
+        decision_rights_seed(alliance=alliance)
     return transition
 
 
