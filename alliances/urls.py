@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from governance import urls as governance_urls
+
 from . import account_views, ops_views, views
 
 alliance_patterns = [
@@ -20,6 +22,7 @@ alliance_patterns = [
     path("stage/advance/", views.stage_advance, name="stage_advance"),
     path("stage/back/", views.stage_back, name="stage_back"),
     path("journal/", views.journal_add, name="journal_add"),
+    *governance_urls.alliance_patterns,
 ]
 
 org_patterns = [
@@ -38,6 +41,7 @@ org_patterns = [
     path(
         "settings/gates/<int:item>/remove/", account_views.gate_item_remove, name="gate_item_remove"
     ),
+    *governance_urls.org_patterns,
 ]
 
 urlpatterns = [
@@ -47,4 +51,5 @@ urlpatterns = [
     path("partner/<str:token>/", account_views.partner_invitation, name="partner_invitation"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("dev/outbox/", ops_views.outbox, name="outbox"),
+    *governance_urls.public_patterns,
 ]
