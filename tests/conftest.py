@@ -77,6 +77,80 @@ class World:
     fabrikam_alliance: Alliance
 
 
+def add_governance(alliance) -> None:
+    """One of each governance record, with a shared and an internal action and risk per side."""
+    from datetime import date, timedelta
+
+    from governance import services as gov
+    from governance.models import (
+        ActionItem,
+        Decision,
+        Escalation,
+        GovernanceBody,
+        Meeting,
+        Risk,
+        RiskCategory,
+        Tier,
+    )
+
+    lead_contact = alliance.contacts.get(side=Side.LEAD)
+    partner_contact = alliance.contacts.get(side=Side.PARTNER)
+    body = gov.body_save(
+        body=GovernanceBody(
+            alliance=alliance, name="Operational council", tier=Tier.OPERATIONAL_COUNCIL
+        ),
+        members=[lead_contact, partner_contact],
+        chair=lead_contact,
+    )
+    meeting = gov.meeting_record(
+        meeting=Meeting(body=body, held_on=date.today() - timedelta(days=10), agenda="Pipeline"),
+        attendees=[lead_contact, partner_contact],
+    )
+    gov.decision_rights_seed(alliance=alliance)
+    Decision.objects.create(
+        alliance=alliance,
+        decision=f"{alliance} decision",
+        forum="Operational council",
+        decided_on=meeting.held_on,
+        meeting=meeting,
+    )
+    gov.escalation_raise(
+        escalation=Escalation(alliance=alliance, title=f"{alliance} escalation"),
+        user=None,
+        organization=alliance.lead_organization,
+    )
+    for organization, contact in (
+        (alliance.lead_organization, lead_contact),
+        (alliance.partner_organization, partner_contact),
+    ):
+        for visibility in (Visibility.SHARED, Visibility.INTERNAL):
+            gov.action_save(
+                action=ActionItem(
+                    alliance=alliance,
+                    author_organization=organization,
+                    visibility=visibility,
+                    title=f"{organization} {visibility} action",
+                    owner=contact,
+                    due_on=date.today() + timedelta(days=7),
+                ),
+                user=None,
+            )
+            gov.risk_save(
+                risk=Risk(
+                    alliance=alliance,
+                    author_organization=organization,
+                    visibility=visibility,
+                    title=f"{organization} {visibility} risk",
+                    category=RiskCategory.DEPENDENCY,
+                    likelihood=3,
+                    impact=4,
+                    owner=contact,
+                ),
+                user=None,
+                organization=organization,
+            )
+
+
 @pytest.fixture
 def world(db) -> World:
     northwind = OrganizationFactory(name="Northwind", slug="northwind")
@@ -124,6 +198,7 @@ def world(db) -> World:
             body=f"{partner} internal secret",
         )
         alliance.adaptation_triggers.create(condition=f"{alliance} trigger")
+        add_governance(alliance)
     return World(
         northwind, contoso, fabrikam, ada, dan, vic, ben, cy, shared, litware, fabrikam_alliance
     )
