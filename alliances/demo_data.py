@@ -1248,3 +1248,432 @@ ALLIANCES = [
 ]
 
 # --- building ---------------------------------------------------------------------------------
+
+
+# --- governance -------------------------------------------------------------------------------
+# Every alliance past formation (and not archived) gets bodies, a year and more of meetings,
+# decisions, actions, escalations and a risk register. The meetings, attendance and dates are
+# derived from these tables by ``seed_demo``; the words are here.
+
+LEAD, PARTNER = "lead", "partner"
+
+
+@dataclass(frozen=True)
+class DemoRisk:
+    title: str
+    category: str  # a governance.models.RiskCategory value
+    likelihood: int
+    impact: int
+    mitigation: str
+    side: str = LEAD  # whose register it is on
+    visibility: str = SHARED
+    status: str = "open"
+
+
+@dataclass(frozen=True)
+class GovernancePlan:
+    topic: str  # what the bodies talk about, for agendas and notes
+    decisions: tuple[tuple[str, str], ...]  # (decision, rationale), oldest first
+    actions: tuple[str, ...]  # raised in council meetings, in turn
+    escalations: tuple[str, ...]  # oldest first; the last one may still be open
+    risks: tuple[DemoRisk, ...]
+    working_team: str = ""  # the weekly team's name, for alliances in execution
+    open_escalation: str = ""  # "overdue" (past its SLA), "within" (inside its SLA) or ""
+    lead_attendance: int = 90  # per cent of members who come, on average
+    partner_attendance: int = 85
+    skip_last_council: bool = False  # the latest council meeting did not happen
+
+
+# Decisions every alliance takes now and then, between its own.
+ROUTINE_DECISIONS = (
+    ("Approve next quarter's plan for the {topic}", "Targets and owners agreed by both leads."),
+    ("Keep the risk register review as a standing council item", "Two risks grew unnoticed."),
+    ("Move the council to the first Tuesday of the month", "It clashed with quarter-end."),
+    ("Confirm the joint budget for the {topic}", "Spend is in line with the plan."),
+    ("Publish the council minutes to both sides within two days", "People acted on hearsay."),
+    ("Review the decision-rights matrix at the next steering committee", "Two SLAs ran out."),
+)
+
+# Shared actions done in answer to an alert or a health review: "you said, we did".
+RESPONSE_ACTIONS = (
+    ("alert", "Hold a joint root-cause session on the falling health score",
+     "The early-warning alert showed trust dropping on both sides."),
+    ("health_review", "Name one escalation contact per side and publish them",
+     "People said issues bounced between teams."),
+    ("health_review", "Send a one-page summary after every council meeting",
+     "People said they did not know what had been decided."),
+    ("alert", "Restart the monthly one-to-one of the two alliance managers",
+     "The alert flagged a drop in partner responses."),
+)  # fmt: skip
+
+
+def plan(**fields) -> GovernancePlan:
+    return GovernancePlan(**fields)
+
+
+R = DemoRisk
+GOVERNANCE: dict[str, GovernancePlan] = {
+    "Northwind + Contoso Cloud Co-Sell": plan(
+        topic="joint mid-market pipeline",
+        working_team="Co-sell pipeline team",
+        open_escalation="overdue",
+        decisions=(
+            ("Register joint opportunities in both CRMs within five working days",
+             "Double entry was losing deals; five days matches both sides' pipeline reviews."),
+            ("Give Contoso-led field events 60% of the joint marketing fund",
+             "Their events produced twice the pipeline per euro last half-year."),
+            ("Trial the healthcare vertical in the co-sell scope for two quarters",
+             "Three inbound requests; a trial limits the exposure if it fails."),
+            ("Retire the quarterly joint webinar series",
+             "Attendance fell below forty for three editions; the budget moves to events."),
+        ),
+        actions=(
+            "Reconcile the joint pipeline between the two CRMs",
+            "Publish the updated co-sell rules of engagement",
+            "Name one deal-desk contact per region",
+            "Draft the joint case study with the Lisbon retailer",
+            "Refresh the partner sales training deck",
+        ),
+        escalations=(
+            "Channel conflict on the Meridian Foods deal",
+            "Deal registration rejected after the five-day window",
+            "Contoso field team selling a competing analytics add-on",
+        ),
+        risks=(
+            R("Contoso sellers earn more on their own add-on than on co-sell deals", "commercial",
+              4, 4, "Ask Contoso to align its incentive plan for next fiscal year."),
+            R("Pipeline data in the two CRMs drifts apart", "dependency", 3, 3,
+              "Weekly reconciliation by the pipeline team.", status="mitigating"),
+            R("Co-sell specialists leave during Contoso's reorganisation", "resourcing", 2, 4,
+              "Cross-train two sellers per region.", side=PARTNER),
+            R("We depend on Contoso's marketplace for 40% of new customers", "strategic_drift",
+              3, 5, "Build a direct pipeline for the top twenty accounts.", visibility=INTERNAL),
+            R("Northwind could list directly on a rival marketplace", "strategic_drift", 2, 4,
+              "Keep the joint roadmap briefing every quarter.", side=PARTNER,
+              visibility=INTERNAL),
+        ),
+    ),
+    "Contoso Data Platform Connector": plan(
+        topic="one-way data connector",
+        open_escalation="within",
+        decisions=(
+            ("Limit the first release to a one-way feed from the platform",
+             "Two-way sync doubled the security review; pilot customers asked for one-way."),
+            ("Keep connector logs in the EU region only",
+             "Three pilot customers are bound by EU data residency."),
+            ("Pause the build until the data-processing addendum is signed",
+             "Legal advised against moving customer data without it."),
+        ),
+        actions=(
+            "Send the redlined data-processing addendum to Contoso legal",
+            "Agree the field mapping for the customer object",
+            "Share the penetration-test report",
+            "Confirm the pilot customers' data-residency needs",
+        ),
+        escalations=(
+            "Who owns connector support tickets",
+            "Data-processing addendum stuck in legal review",
+            "Contoso API rate limits block the nightly load",
+        ),
+        risks=(
+            R("The data-processing addendum is not signed in time", "regulatory", 4, 4,
+              "Weekly call between the two legal teams until signature."),
+            R("Contoso changes its public API before our release", "dependency", 3, 4,
+              "Pin the API version; Contoso gives ninety days' notice.", side=PARTNER),
+            R("Too few Contoso engineers on the integration", "resourcing", 3, 3,
+              "Kwame to confirm two engineers for the next quarter.", side=PARTNER),
+            R("Our legal team will not accept unlimited liability for data loss", "ip_data", 3, 5,
+              "Offer a liability cap tied to annual fees.", visibility=INTERNAL),
+            R("Northwind may use the connector to move customers off our platform",
+              "strategic_drift", 2, 4, "Keep the feed one-way and the contract exclusive.",
+              side=PARTNER, visibility=INTERNAL),
+        ),
+    ),
+    "Retail Demand Sensing with Contoso": plan(
+        topic="demand-sensing pilots with retailers",
+        open_escalation="overdue",
+        partner_attendance=48,
+        skip_last_council=True,
+        decisions=(
+            ("Extend the pilot with the Nordic grocer by one quarter",
+             "Forecast error fell 11%, but the seasonal effects are not visible yet."),
+            ("Share anonymised sell-through data weekly rather than daily",
+             "Daily feeds cost more than they add for a weekly replenishment cycle."),
+            ("Set 85% forecast accuracy as the bar for scaling up",
+             "Both finance teams agreed the bar pays back the integration cost."),
+            ("Assess the alliance against its thesis before the next budget round",
+             "Partner engagement has dropped; the evaluation must inform the renewal."),
+        ),
+        actions=(
+            "Send the pilot accuracy report to the steering members",
+            "Re-confirm Contoso's data-science capacity for next quarter",
+            "Book the evaluation workshop",
+            "Collect retailer feedback on the replenishment suggestions",
+        ),
+        escalations=(
+            "Contoso data scientists reassigned without notice",
+            "Retailer data-sharing terms disputed",
+            "Evaluation criteria still not agreed after three councils",
+        ),
+        risks=(
+            R("Contoso's engagement keeps falling: its people miss council meetings", "cultural",
+              4, 4, "Sponsors to restate the commitment at the steering committee."),
+            R("Retailers withdraw consent for sell-through data", "ip_data", 2, 5,
+              "Anonymise at source and renew consents yearly."),
+            R("Forecast accuracy stalls below the 85% bar", "strategic_drift", 3, 4,
+              "Add weather and promotion signals to the model.", side=PARTNER),
+            R("We may exit and build the model ourselves", "strategic_drift", 3, 3,
+              "Cost the in-house option before the evaluation.", visibility=INTERNAL),
+            R("Our sponsor moves to another division", "resourcing", 3, 4,
+              "Brief a successor sponsor now.", side=PARTNER, visibility=INTERNAL),
+        ),
+    ),
+    "Connected Field Service with Contoso": plan(
+        topic="connected field-service pilots",
+        open_escalation="within",
+        decisions=(
+            ("Keep both equipment-maker pilots running through the renewal talks",
+             "Both pilots hit their uptime targets; stopping them would lose the references."),
+            ("Stop adding pilot sites until the renewal decision",
+             "Contoso's IoT hub is being folded into its edge platform."),
+            ("Cost renew, restructure and exit options for the steering committee",
+             "The platform change alters the economics; all three need a costed case."),
+        ),
+        actions=(
+            "Cost the migration of the pilots to Contoso's edge platform",
+            "Ask both equipment makers for renewal references",
+            "Draft the exit plan for devices in the field",
+            "Compare service-ticket volumes before and after the pilots",
+        ),
+        escalations=(
+            "Field technicians lack access to device telemetry",
+            "Who pays to migrate devices to the new edge platform",
+            "Renewal options paper late",
+        ),
+        risks=(
+            R("Contoso retires the IoT hub before the pilots migrate", "dependency", 4, 5,
+              "Agree a twelve-month support overlap in the renewal."),
+            R("Field devices cannot be updated remotely", "other", 2, 4,
+              "Schedule on-site updates with the next service visits.", side=PARTNER),
+            R("The renewal lapses without a decision", "commercial", 3, 4,
+              "Steering committee decides at its next meeting."),
+            R("Our product team wants to build edge support in-house", "strategic_drift", 3, 3,
+              "Put the build-or-partner question to the sponsors.", visibility=INTERNAL),
+            R("Edge-platform pricing undercuts the joint offer", "commercial", 3, 3,
+              "Model bundle pricing before the renewal.", side=PARTNER, visibility=INTERNAL),
+        ),
+    ),
+    "Tailspin APAC Reseller Agreement": plan(
+        topic="APAC reseller pipeline",
+        decisions=(
+            ("Require two certified engineers per Tailspin region",
+             "Customers in Singapore waited weeks for certified help."),
+            ("Drop the reseller discount for deals under fifty seats",
+             "Small deals cost more to support than they earned."),
+            ("Wind the agreement down by the end of the quarter",
+             "Tailspin's evaluation shows the economics do not work; both sides agreed to exit."),
+        ),
+        actions=(
+            "Transfer the six live customers' support contracts",
+            "Close the shared deal-registration portal",
+            "Write the lessons-learned note",
+            "Settle the final quarter's commission",
+        ),
+        escalations=(
+            "Support split for the Jakarta customer",
+            "Commission dispute on the Melbourne renewal",
+            "Customer transfer timeline",
+        ),
+        risks=(
+            R("Live customers churn during the transfer", "commercial", 3, 4,
+              "A named Northwind contact for each customer.", status="mitigating"),
+            R("Tailspin loses its certified engineers before the handover", "resourcing", 4, 3,
+              "Retention bonus until the handover.", side=PARTNER, status="closed"),
+            R("Our reputation in APAC suffers from the exit", "strategic_drift", 2, 3,
+              "Joint customer letter explaining the transfer.", visibility=INTERNAL,
+              status="accepted"),
+            R("Commission from the final quarter stays unpaid", "commercial", 2, 3,
+              "Settle before the agreement ends.", side=PARTNER, visibility=INTERNAL,
+              status="closed"),
+        ),
+    ),
+    "Litware Planner Academy": plan(
+        topic="planner certification courses",
+        working_team="Course production team",
+        open_escalation="overdue",
+        decisions=(
+            ("Launch the administrator path before the analyst path",
+             "Administrators raise 70% of support tickets."),
+            ("Split course revenue 70/30 in Litware's favour for the first year",
+             "Litware carries the production cost."),
+            ("Rewrite the multi-site module with worked examples",
+             "Learners fail that module twice as often as any other."),
+            ("Offer a free retake of the multi-site exam this quarter",
+             "The pass rate fell to 52%; retakes keep learners while the content is fixed."),
+        ),
+        actions=(
+            "Record the new multi-site module",
+            "Review the exam questions with the product team",
+            "Publish the course catalogue on the Northwind help centre",
+            "Set up pass-rate reporting per module",
+            "Translate the planner path into German",
+        ),
+        escalations=(
+            "Course screenshots out of date after the spring release",
+            "Review rights over course content",
+            "Exam platform outage in launch week",
+        ),
+        risks=(
+            R("Product releases outdate the course content every quarter", "dependency", 4, 3,
+              "Release notes go to Litware four weeks ahead."),
+            R("Low pass rates damage the certification's name", "strategic_drift", 3, 4,
+              "Rewrite the weakest module; free retakes.", side=PARTNER),
+            R("Litware's two instructional designers are a single point of failure",
+              "resourcing", 3, 3, "Litware to contract a third designer.", side=PARTNER),
+            R("Our support team may publish a rival free course", "cultural", 2, 3,
+              "Bring support into the content reviews.", visibility=INTERNAL),
+            R("Northwind could move the academy in-house after year one", "strategic_drift",
+              2, 4, "Show the revenue figures every quarter.", side=PARTNER,
+              visibility=INTERNAL),
+            R("Learner data held under two privacy policies", "ip_data", 2, 3,
+              "One joint privacy notice for the academy."),
+        ),
+    ),
+    "Contoso Manufacturing Cloud Launch": plan(
+        topic="manufacturing cloud launch",
+        working_team="Launch readiness team",
+        open_escalation="within",
+        decisions=(
+            ("Certify Northwind's scheduler as a launch workload",
+             "It passed the reference-architecture review with no blockers."),
+            ("Move the launch event from March to May",
+             "Two launch partners were not certified in time."),
+            ("Pass launch-partner leads on within 48 hours",
+             "Partners lost leads that waited a week."),
+        ),
+        actions=(
+            "Finish the reference-architecture certification",
+            "Record the joint launch demo",
+            "Agree the wording of the launch press release",
+            "Load Northwind's listing into the marketplace",
+        ),
+        escalations=(
+            "Certification test environment unavailable",
+            "Logo placement in the launch materials",
+            "Lead routing between launch partners",
+        ),
+        risks=(
+            R("Certification slips and Northwind misses the launch", "dependency", 3, 4,
+              "Weekly readiness check in the launch team."),
+            R("Other launch partners overlap with Northwind's scheduler", "commercial", 3, 3,
+              "Agree positioning per industry segment.", side=PARTNER),
+            R("The launch date moves again", "strategic_drift", 2, 4,
+              "Freeze the launch scope now."),
+            R("Northwind favours another cloud marketplace", "strategic_drift", 2, 3,
+              "Offer co-marketing funds tied to the launch.", visibility=INTERNAL),
+            R("Contoso's launch team is stretched across twelve partners", "resourcing", 4, 3,
+              "Ask for a named launch manager.", side=PARTNER, visibility=INTERNAL),
+        ),
+    ),
+    "Wingtip Cold-Chain Logistics": plan(
+        topic="cold-chain deliveries",
+        working_team="Cold-chain operations team",
+        open_escalation="overdue",
+        decisions=(
+            ("Adopt a shared temperature-excursion claims rule",
+             "Claims took six weeks to settle without one."),
+            ("Install data loggers on every reefer trailer",
+             "Manual logs could not settle two disputed claims."),
+            ("Add a fuel surcharge band above 15% over the baseline",
+             "Diesel has been 17% above the baseline for a month."),
+        ),
+        actions=(
+            "Roll out data loggers on the remaining trailers",
+            "Agree the surcharge formula with finance",
+            "Audit the Rotterdam cross-dock",
+            "Train drivers on the excursion procedure",
+        ),
+        escalations=(
+            "Disputed claim for the Antwerp shipment",
+            "Late deliveries to the Hull plant",
+            "Fuel surcharge not in the agreed tariff",
+        ),
+        risks=(
+            R("Fuel prices stay above the surcharge band", "commercial", 4, 3,
+              "Review the band every quarter."),
+            R("Temperature excursions on long routes", "other", 3, 5,
+              "Data loggers with live alerts.", side=PARTNER, status="mitigating"),
+            R("Driver shortage in peak season", "resourcing", 3, 4,
+              "Book agency drivers by September.", side=PARTNER),
+            R("Wingtip may price us out at renewal", "commercial", 3, 3,
+              "Get a second quote before the renewal.", visibility=INTERNAL),
+            R("Fabrikam's volumes fall below the agreed minimum", "strategic_drift", 2, 4,
+              "Find a second shipper for the return legs.", side=PARTNER, visibility=INTERNAL),
+        ),
+    ),
+    "Adatum Predictive Maintenance R&D": plan(
+        topic="predictive-maintenance models at the Hull plant",
+        open_escalation="within",
+        decisions=(
+            ("Extend sensor coverage to the second press line",
+             "The first line's model caught three failures early."),
+            ("Keep the model IP jointly owned; licences need both sides' consent",
+             "The new owner asked to confirm the original terms."),
+            ("Evaluate the R&D results against the thesis",
+             "The acquisition closed; the new owner wants evidence before funding more."),
+        ),
+        actions=(
+            "Write up the false-alarm rates for the evaluation",
+            "Confirm the new owner's sponsor",
+            "Archive the labelled failure dataset",
+            "Estimate the saving from avoided downtime",
+        ),
+        escalations=(
+            "Access to raw sensor data after the acquisition",
+            "Publication of the joint paper",
+            "Model retraining schedule",
+        ),
+        risks=(
+            R("The new owner deprioritises the R&D programme", "strategic_drift", 3, 5,
+              "Present the downtime savings to the new board."),
+            R("Sensor data leaves the plant's network", "ip_data", 2, 5,
+              "Models train on site; only weights leave."),
+            R("The lead data scientist leaves", "resourcing", 2, 4,
+              "Pair Sven with a second scientist.", side=PARTNER),
+            R("Adatum licenses the model to our competitors", "ip_data", 2, 5,
+              "Hold the consent clause; watch the new owner's deals.", visibility=INTERNAL),
+            R("Fabrikam stops after the evaluation", "strategic_drift", 3, 3,
+              "Line up a second plant as a fallback.", side=PARTNER, visibility=INTERNAL),
+        ),
+    ),
+    "Litware Food-Safety Training": plan(
+        topic="food-safety training in three languages",
+        open_escalation="within",
+        decisions=(
+            ("Start with English and Portuguese; Finnish follows",
+             "Two of the three plants work in those languages."),
+            ("Make Fabrikam's quality manager the subject-matter reviewer",
+             "The audit findings must shape the content."),
+        ),
+        actions=(
+            "Send the audit findings to Litware's content team",
+            "Agree the module list",
+            "Book the Porto pilot session",
+        ),
+        escalations=(
+            "Review turnaround for draft modules",
+            "Who pays for the translations",
+            "Pilot date at the Porto plant",
+        ),
+        risks=(
+            R("Translations lag behind the English course", "resourcing", 3, 3,
+              "Translate module by module, not at the end."),
+            R("The content misses an audit requirement", "regulatory", 2, 5,
+              "Beatriz signs off every module."),
+            R("Plants cannot release staff for training", "resourcing", 4, 3,
+              "Short modules that fit a shift change.", visibility=INTERNAL),
+            R("Fabrikam's budget is approved one year at a time", "commercial", 3, 3,
+              "Price the second year as an option.", side=PARTNER, visibility=INTERNAL),
+        ),
+    ),
+}  # fmt: skip

@@ -37,6 +37,7 @@ def heartbeat(*, now: datetime) -> None:
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("heartbeat", "alliances.jobs.heartbeat"),
     PeriodicJob("escalate_overdue", "governance.jobs.escalate_overdue"),
+    PeriodicJob("action_digest", "governance.jobs.action_digest"),
 ]
 
 

@@ -12,8 +12,10 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 
 
-def send_templated(*, to: list[str], template: str, context: dict, headers=None, connection=None):
-    """Render ``emails/<template>_subject.txt``, ``.txt`` and ``.html`` and send one message."""
+def templated_message(
+    *, to: list[str], template: str, context: dict, headers=None
+) -> EmailMultiAlternatives:
+    """Render ``emails/<template>_subject.txt``, ``.txt`` and ``.html`` into one message."""
     context = {"site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
     message = EmailMultiAlternatives(
@@ -21,9 +23,20 @@ def send_templated(*, to: list[str], template: str, context: dict, headers=None,
         body=render_to_string(f"emails/{template}.txt", context),
         to=to,
         headers=headers or {},
-        connection=connection,
     )
     message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    return message
+
+
+def send_templated(*, to: list[str], template: str, context: dict, headers=None, connection=None):
+    """Send one templated message, on ``connection`` (an open mailer) when given.
+
+    Django 6.1 deprecates handing a connection to the message itself, so a batch opens
+    ``mailers.default`` once and the message goes through its ``send_messages``.
+    """
+    message = templated_message(to=to, template=template, context=context, headers=headers)
+    if connection is not None:
+        return connection.send_messages([message])
     return message.send()
 
 

@@ -3,7 +3,7 @@
 import csv
 import io
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from governance.services import decision_rights_seed
+from governance.models import ActionItem, ActionSource, Escalation, Rung
+from governance.services import action_save, decision_rights_seed, escalation_raise
 
 from .defaults import DEFAULT_GATE_ITEMS
 from .mail import send_templated
@@ -413,14 +414,103 @@ def contacts_import_csv(*, alliance: Alliance, side: str, data: bytes) -> Import
 # --- value thesis extras ----------------------------------------------------------------------
 
 
-def trigger_fire(*, trigger: AdaptationTrigger, user: User, note: str) -> AdaptationTrigger:
-    if not note.strip():
+@dataclass(frozen=True)
+class TriggerFired:
+    trigger: AdaptationTrigger
+    escalation: Escalation
+    action: ActionItem | None  # None when the firing side has no contact to own it
+
+    @property
+    def summary(self) -> str:
+        text = (
+            f"Marked as fired: {self.trigger}. Escalation opened with the "
+            f"{self.escalation.get_rung_display().lower()}"
+        )
+        if self.action is None:
+            return text + "; no review action was created, as your side has no contact yet."
+        return text + f"; review action assigned to {self.action.owner.name}."
+
+
+TRIGGER_REVIEW_DAYS = 14
+
+
+def _trigger_action_owner(alliance: Alliance, side: str) -> Contact | None:
+    """The firing side's alliance manager, else its executive sponsor, else anyone active."""
+    contacts = list(alliance.contacts.filter(side=side, is_active=True).order_by("name", "pk"))
+    for function in (ContactFunction.ALLIANCE_MANAGER, ContactFunction.EXECUTIVE_SPONSOR):
+        for contact in contacts:
+            if contact.function == function:
+                return contact
+    return contacts[0] if contacts else None
+
+
+@transaction.atomic
+def trigger_fire(
+    *,
+    trigger: AdaptationTrigger,
+    user: User | None,
+    organization: Organization,
+    note: str,
+    now: datetime | None = None,
+) -> TriggerFired:
+    """Mark the trigger as fired, open an escalation at the steering rung and a shared action
+    for the firing side to review the alliance. A trigger fires once."""
+    note = note.strip()
+    if not note:
         raise ValidationError({"fired_note": "Say what happened, so the review has context."})
-    trigger.fired_at = timezone.now()
-    trigger.fired_by = user
-    trigger.fired_note = note.strip()
-    trigger.save(update_fields=["fired_at", "fired_by", "fired_note"])
-    return trigger
+    alliance = trigger.alliance
+    try:
+        side = alliance.side_of(organization)
+    except ValueError:
+        raise ValidationError("Only a party to the alliance can fire its triggers.") from None
+    now = now or timezone.now()
+    claimed = AdaptationTrigger.objects.filter(pk=trigger.pk, fired_at__isnull=True).update(
+        fired_at=now, fired_by=user, fired_note=note
+    )
+    if not claimed:
+        trigger.refresh_from_db()
+        raise ValidationError(
+            f"This trigger already fired on {timezone.localtime(trigger.fired_at):%d %b %Y}; "
+            "its escalation is already open."
+        )
+    trigger.fired_at, trigger.fired_by, trigger.fired_note = now, user, note
+    condition = trigger.condition
+    escalation = escalation_raise(
+        escalation=Escalation(
+            alliance=alliance,
+            title=f"Adaptation trigger fired: {condition}"[:200],
+            description=note,
+            rung=Rung.STEERING_COMMITTEE,
+        ),
+        user=user,
+        organization=organization,
+        now=now,
+    )
+    owner = _trigger_action_owner(alliance, side)
+    action = None
+    if owner is not None:
+        today = timezone.localdate(now)
+        details = f"The adaptation trigger “{condition}” fired: {note}"
+        if trigger.response:
+            details += f"\nPlanned response: {trigger.response}"
+        action = action_save(
+            action=ActionItem(
+                alliance=alliance,
+                author_organization=organization,
+                visibility=Visibility.SHARED,
+                title=f"Review the alliance: {condition}"[:200],
+                details=details,
+                owner=owner,
+                due_on=today + timedelta(days=TRIGGER_REVIEW_DAYS),
+                created_at=now,
+                # A person raised it by hand; "alert" and "health review" are reserved for the
+                # health model's signals, which the survey later shows as "you said, we did".
+                source=ActionSource.MANUAL,
+            ),
+            user=user,
+            today=today,
+        )
+    return TriggerFired(trigger, escalation, action)
 
 
 @transaction.atomic

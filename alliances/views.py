@@ -232,9 +232,18 @@ def trigger_fire(request, here, trigger):
     here.require_shared()
     form = TriggerFireForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        services.trigger_fire(trigger=trigger, user=request.user, note=form.cleaned_data["note"])
-        messages.warning(request, f"Marked as fired: {trigger}. Review the alliance.")
-        return redirect(alliance_url(here) + "#triggers")
+        try:
+            fired = services.trigger_fire(
+                trigger=trigger,
+                user=request.user,
+                organization=here.scope.organization,
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error, aliases={"fired_note": "note"})
+        else:
+            messages.warning(request, fired.summary)
+            return redirect(alliance_url(here) + "#triggers")
     return render(
         request, "alliances/trigger_fire.html", {"form": form, "here": here, "trigger": trigger}
     )

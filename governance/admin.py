@@ -78,3 +78,22 @@ class GovernanceChangeAdmin(AllianceOwnedAdmin):
     list_display = ["summary", "subject", "at", "author_organization", "alliance"]
     search_fields = [*AllianceOwnedAdmin.search_fields, "summary"]
     list_select_related = [*ALLIANCE_TENANT, "author_organization"]
+
+
+@admin.register(models.CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    list_display = [
+        "user", "organization", "alliance", "created_at", "last_fetched_at", "revoked_at",
+    ]  # fmt: skip
+    search_fields = ["user__email", "organization__name", "alliance__name"]
+    list_select_related = ["user", "organization", "alliance"]
+    # Only a hash is stored; nothing here can show or change the link itself.
+    readonly_fields = ["token_hash", "created_at", "last_fetched_at"]
+    raw_id_fields = ["user", "organization", "alliance"]
+
+
+@admin.register(models.ActionDigest)
+class ActionDigestAdmin(admin.ModelAdmin):
+    list_display = ["email", "week_start", "claimed_at", "sent_at"]
+    list_filter = ["week_start"]
+    search_fields = ["email"]

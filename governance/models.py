@@ -14,6 +14,7 @@ from alliances.models import (
     Contact,
     Organization,
     SideOwned,
+    TenantModel,
     User,
 )
 
@@ -312,6 +313,29 @@ class ActionItem(SideOwned):
         return self.is_open and self.due_on < (today or timezone.localdate())
 
 
+class ActionDigest(models.Model):
+    """One weekly digest per person (lower-cased email) and week: the claim that makes it once.
+
+    The row is inserted before the email is sent; the unique constraint turns a second run,
+    or a second worker, into an IntegrityError instead of a second email.
+    """
+
+    email = models.EmailField()
+    week_start = models.DateField(help_text="The Monday of the digest's week.")
+    claimed_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=32, help_text="The run that claimed it.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-week_start", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["email", "week_start"], name="one_digest_per_week")
+        ]
+
+    def __str__(self):
+        return f"{self.email} · week of {self.week_start:%d %b %Y}"
+
+
 class RiskCategory(models.TextChoices):
     DEPENDENCY = "dependency", "Dependency"
     IP_DATA = "ip_data", "IP and data"
@@ -389,3 +413,41 @@ class GovernanceChange(SideOwned):
 
     def __str__(self):
         return self.summary
+
+
+class CalendarFeed(TenantModel):
+    """A secret feed URL for calendar apps, which fetch without a session.
+
+    Only the token's hash is stored. ``alliance`` is null for a user's feed of every alliance
+    their organisation can see. Access is re-checked at every fetch, not only at creation.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="calendar_feeds")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    alliance = models.ForeignKey(
+        "alliances.Alliance",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="calendar_feeds",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.user} · {self.alliance or self.organization} calendar"
+
+    @classmethod
+    def tenant_filter(cls, organization):
+        return Q(organization=organization)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

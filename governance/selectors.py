@@ -9,7 +9,15 @@ from django.db.models.functions import TruncQuarter
 from alliances.models import Alliance, Side
 from alliances.tenancy import Scope
 
-from .models import Escalation, GovernanceBody, Meeting
+from .models import (
+    OPEN_ACTION_STATUSES,
+    ActionItem,
+    Escalation,
+    GovernanceBody,
+    Meeting,
+    Risk,
+    RiskStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -116,4 +124,33 @@ def conflict_stats(*, scope: Scope, alliance: Alliance) -> list[ConflictQuarter]
             row["mean_resolution"],
         )
         for row in rows
+    ]
+
+
+def my_open_actions(*, scope: Scope):
+    """Open actions, across every alliance the organisation sees, owned by the signed-in user.
+
+    Owners are contacts, which need no account: the user is the owner where the emails match.
+    """
+    return (
+        scope.rows(ActionItem)
+        .filter(status__in=OPEN_ACTION_STATUSES, owner__email__iexact=scope.user.email)
+        .select_related("alliance", "owner")
+        .order_by("due_on", "pk")
+    )
+
+
+def risk_heat_map(*, scope: Scope, alliance: Alliance) -> list[tuple[int, list[tuple[int, int]]]]:
+    """Counts of risks not closed, as rows of likelihood 5→1 with (impact, count) for 1→5."""
+    rows = (
+        scope.rows(Risk.objects.filter(alliance=alliance))
+        .exclude(status=RiskStatus.CLOSED)
+        .values_list("likelihood", "impact")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {(likelihood, impact): n for likelihood, impact, n in rows}
+    return [
+        (likelihood, [(impact, counts.get((likelihood, impact), 0)) for impact in range(1, 6)])
+        for likelihood in range(5, 0, -1)
     ]

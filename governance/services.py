@@ -15,6 +15,7 @@ from .models import (
     ActionItem,
     ActionSource,
     ActionStatus,
+    Decision,
     DecisionRight,
     Escalation,
     EscalationMove,
@@ -139,6 +140,33 @@ def decision_right_save(
         organization=organization,
     )
     return right
+
+
+@transaction.atomic
+def decision_right_delete(*, right: DecisionRight, user: User, organization: Organization) -> None:
+    _log(
+        alliance=right.alliance,
+        subject="decision right",
+        obj=right,
+        summary=f"Removed decision right “{right.decision_type}”.",
+        user=user,
+        organization=organization,
+    )
+    right.delete()
+
+
+def decision_record(*, decision: Decision, user: User | None) -> Decision:
+    """Log a decision; a linked meeting or matrix row must be this alliance's."""
+    if decision.meeting is not None and decision.meeting.alliance_id != decision.alliance_id:
+        raise ValidationError({"meeting": "Choose a meeting of this alliance."})
+    right = decision.decision_right
+    if right is not None and right.alliance_id != decision.alliance_id:
+        raise ValidationError({"decision_right": "Choose a row of this alliance's matrix."})
+    if decision.pk is None:
+        decision.recorded_by = user
+    decision.full_clean()
+    decision.save()
+    return decision
 
 
 # --- escalations ----------------------------------------------------------------------------

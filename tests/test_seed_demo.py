@@ -1,5 +1,6 @@
 """The demo data: it loads, loads again without changing anything, and respects tenancy."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.http import Http404
 from django.test import override_settings
+from django.utils import timezone
 
 from alliances.management.commands.seed_demo import ALLIANCES, DEMO_PASSWORD, DEMO_URL
 from alliances.models import (
@@ -30,6 +32,19 @@ from alliances.models import (
 )
 from alliances.selectors import AllianceFilters, alliance_list
 from alliances.tenancy import scope_for
+from governance.models import (
+    ActionItem,
+    ActionSource,
+    ActionStatus,
+    Escalation,
+    EscalationMove,
+    GovernanceBody,
+    Meeting,
+    Risk,
+    Rung,
+    Tier,
+)
+from governance.selectors import attendance, body_statuses
 
 pytestmark = pytest.mark.django_db
 
@@ -90,8 +105,11 @@ def snapshot() -> dict:
     """Row counts of every model of the app, and the natural keys of what the demo writes."""
     counts = {
         model._meta.label: model.objects.count()
-        for model in apps.get_app_config("alliances").get_models()
+        for app in ("alliances", "governance")
+        for model in apps.get_app_config(app).get_models()
     }
+    counts["meeting attendance"] = Meeting.attendees.through.objects.count()
+    counts["body members"] = GovernanceBody.members.through.objects.count()
     keys = {
         "alliances": Alliance.objects.values_list("lead_organization__slug", "name"),
         "journal": JournalEntry.objects.values_list("alliance__name", "body"),
@@ -267,3 +285,133 @@ def test_every_alliance_page_opens_for_its_parties(seeded, client):
         for alliance in alliance_list(scope=scope, filters=EVERYTHING):
             url = f"/o/{scope.organization.slug}/alliances/{alliance.pk}/"
             assert client.get(url).status_code == 200, (email, alliance)
+
+
+# --- governance ---------------------------------------------------------------------------------
+
+
+class Everything:
+    """A scope that sees every row, for the selectors."""
+
+    def rows(self, model_or_queryset):
+        return getattr(model_or_queryset, "objects", model_or_queryset).all()
+
+
+def governed():
+    return Alliance.objects.filter(archived_at__isnull=True, stage__gt=Stage.FORMATION)
+
+
+def test_alliances_past_formation_have_bodies_and_meetings(seeded):
+    assert governed().count() >= 8
+    for alliance in governed():
+        tiers = set(alliance.governance_bodies.values_list("tier", flat=True))
+        expected = {Tier.EXECUTIVE_STEERING, Tier.OPERATIONAL_COUNCIL}
+        if alliance.stage == Stage.EXECUTION:
+            expected.add(Tier.WORKING_TEAM)
+        assert tiers == expected, alliance
+        for body in alliance.governance_bodies.all():
+            sides = set(body.members.values_list("side", flat=True))
+            assert sides == {Side.LEAD, Side.PARTNER}, body
+            assert body.meetings.exists(), body
+        assert alliance.decisions.exists(), alliance
+        assert alliance.decision_rights.count() >= 4, alliance
+        assert 4 <= alliance.risks.count() <= 7, alliance
+    for alliance in Alliance.objects.filter(stage=Stage.FORMATION):
+        assert not alliance.governance_bodies.exists(), alliance
+        assert not alliance.meetings.exists(), alliance
+
+
+def test_older_alliances_have_a_year_of_meetings_at_their_cadence(seeded):
+    today = timezone.localdate()
+    long_running = [
+        a
+        for a in governed()
+        if a.transitions.filter(to_stage=Stage.GOVERNANCE, at__date__lt=today - timedelta(days=400))
+    ]
+    assert len(long_running) >= 5
+    for alliance in long_running:
+        first = alliance.meetings.order_by("held_on").first().held_on
+        assert today - timedelta(days=460) <= first <= today - timedelta(days=365), alliance
+        council = alliance.governance_bodies.get(tier=Tier.OPERATIONAL_COUNCIL)
+        steering = alliance.governance_bodies.get(tier=Tier.EXECUTIVE_STEERING)
+        assert council.meetings.count() >= 11, alliance
+        assert steering.meetings.count() >= 4, alliance
+    for team in GovernanceBody.objects.filter(tier=Tier.WORKING_TEAM):
+        held = team.meetings.order_by("held_on").values_list("held_on", flat=True)
+        assert len(held) >= 12 and held[0] >= today - timedelta(days=95), team
+
+
+def test_attendance_is_realistic_with_one_absent_partner(seeded):
+    today = timezone.localdate()
+    poor = Alliance.objects.get(name="Retail Demand Sensing with Contoso")
+    for alliance in governed():
+        rates = attendance(scope=Everything(), alliance=alliance)
+        for body in alliance.governance_bodies.all():
+            rate = rates[body.pk]
+            if alliance == poor:
+                assert rate[Side.PARTNER].rate < 0.6, body
+            else:
+                assert 0.7 <= rate["all"].rate <= 1, body
+        # Not everyone comes every time.
+        assert any(rates[b][Side.PARTNER].rate < 1 for b in rates), alliance
+    # The poor partner's alliance also skipped its latest council meeting.
+    statuses = body_statuses(scope=Everything(), alliance=poor, today=today)
+    assert [s.body.tier for s in statuses if s.missed] == [Tier.OPERATIONAL_COUNCIL]
+
+
+def test_actions_escalations_and_risks_tell_a_story(seeded):
+    today = timezone.localdate()
+    actions = ActionItem.objects.all()
+    overdue = [a for a in actions.filter(due_on__lt=today) if a.is_overdue(today)]
+    assert len(overdue) >= 3
+    assert actions.filter(status__in=["open", "in_progress"], due_on__gte=today).count() >= 5
+    said_did = actions.filter(
+        status=ActionStatus.DONE,
+        visibility=Visibility.SHARED,
+        source__in=[ActionSource.ALERT, ActionSource.HEALTH_REVIEW],
+    )
+    assert said_did.filter(source=ActionSource.ALERT).exists()
+    assert said_did.filter(source=ActionSource.HEALTH_REVIEW).exists()
+    assert actions.filter(source=ActionSource.MEETING, meeting__isnull=False).exists()
+
+    now = timezone.now()
+    escalations = Escalation.objects.all()
+    resolved = escalations.filter(resolved_at__isnull=False)
+    assert resolved.count() >= 10
+    assert all(e.resolution and e.resolved_at > e.raised_at for e in resolved)
+    assert len({e.resolution_time for e in resolved}) > 3
+    open_ = escalations.filter(resolved_at__isnull=True)
+    assert open_.filter(due_at__lt=now, rung__lt=Rung.EXECUTIVE_SPONSORS).exists()
+    assert open_.filter(due_at__gt=now).exists()
+
+    risks = Risk.objects.all()
+    internal = risks.filter(visibility=Visibility.INTERNAL)
+    assert internal.filter(author_organization=F("alliance__lead_organization")).exists()
+    assert internal.filter(author_organization=F("alliance__partner_organization")).exists()
+    assert len(set(risks.values_list("likelihood", "impact"))) >= 8
+    for risk in internal:
+        assert risk.owner.side == risk.alliance.side_of(risk.author_organization), risk
+
+    contoso = scope_of("ben@contoso.example")
+    northwind_internal = set(
+        internal.filter(author_organization__slug="northwind", alliance__in=contoso.rows(Alliance))
+    )
+    assert northwind_internal and not northwind_internal & set(contoso.rows(Risk))
+
+
+def test_run_jobs_a_month_later_moves_the_overdue_escalations_one_rung(seeded):
+    later = timezone.now() + timedelta(days=31)
+    due = {
+        e.pk: e.rung
+        for e in Escalation.objects.filter(
+            resolved_at__isnull=True, due_at__lt=later, rung__lt=Rung.EXECUTIVE_SPONSORS
+        )
+    }
+    untouched = dict(Escalation.objects.exclude(pk__in=due).values_list("pk", "rung"))
+    assert due
+    for _ in range(2):
+        call_command("run_jobs", now=later.isoformat(), job=["escalate_overdue"], stdout=StringIO())
+    after = dict(Escalation.objects.values_list("pk", "rung"))
+    assert {pk: after[pk] for pk in due} == {pk: rung + 1 for pk, rung in due.items()}
+    assert {pk: after[pk] for pk in untouched} == untouched
+    assert EscalationMove.objects.count() == len(due)

@@ -34,6 +34,7 @@ NOT_TENANT_SCOPED = {
     "dev/outbox/": "DEBUG-only outbox for staff: the platform's own mail files",
     "join/<str:token>/": "member invitation: the emailed secret token is the credential",
     "partner/<str:token>/": "partner invitation: the emailed secret token is the credential",
+    "calendar/<str:token>.ics": "calendar feed for apps without a session: the token is the key",
     "static/": "static files: public by design",
 }
 
@@ -67,6 +68,16 @@ VICTIM_IDS = {
     ),
     "item": lambda organization, alliance: _first_pk(
         GateItem.objects.filter(organization=organization)
+    ),
+    "body": lambda organization, alliance: _first_pk(alliance.governance_bodies.all()),
+    "meeting": lambda organization, alliance: _first_pk(alliance.meetings.all()),
+    "right": lambda organization, alliance: _first_pk(alliance.decision_rights.all()),
+    "escalation": lambda organization, alliance: _first_pk(alliance.escalations.all()),
+    "action": lambda organization, alliance: _first_pk(
+        alliance.action_items.filter(author_organization=organization, visibility="internal")
+    ),
+    "risk": lambda organization, alliance: _first_pk(
+        alliance.risks.filter(author_organization=organization, visibility="internal")
     ),
 }
 

@@ -1,4 +1,5 @@
 from django import template
+from django.urls import reverse
 
 from alliances.models import Stage
 
@@ -12,6 +13,36 @@ def stage_steps(current: int, compact: bool = False):
             (value, label, value < current, value == current) for value, label in Stage.choices
         ],
         "compact": compact,
+    }
+
+
+# (label, the tab's page, the other pages that belong to its section)
+ALLIANCE_TABS = [
+    ("Overview", "alliance_detail", {"alliance_edit", "partner_fit", "stage_advance",
+                                     "stage_back", "trigger_create", "trigger_fire"}),
+    ("Contacts", "contact_list", {"contact_create", "contact_edit", "contact_import"}),
+    ("Bodies and meetings", "governance_overview", {"governance_body", "governance_body_create",
+                                                    "governance_body_edit", "meeting_create",
+                                                    "meeting_edit"}),
+    ("Decision rights", "decision_rights", {"decision_right_create", "decision_right_edit"}),
+    ("Decisions", "decision_log", {"decision_create"}),
+    ("Escalations", "escalation_list", {"escalation_create", "escalation_resolve"}),
+    ("Actions", "action_list", {"action_create", "action_edit"}),
+    ("Risks", "risk_list", {"risk_create", "risk_edit"}),
+    ("Calendar", "alliance_calendar", set()),
+]  # fmt: skip
+
+
+@register.inclusion_tag("alliances/_tabs.html", takes_context=True)
+def alliance_tabs(context, here):
+    current = context["request"].resolver_match.url_name
+    org, pk = here.scope.organization.slug, here.alliance.pk
+    return {
+        "here": here,
+        "tabs": [
+            (label, reverse(name, args=[org, pk]), current == name or current in members)
+            for label, name, members in ALLIANCE_TABS
+        ],
     }
 
 
