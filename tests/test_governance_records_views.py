@@ -533,3 +533,50 @@ def test_query_counts_do_not_grow_with_rows(world, client_for, django_assert_max
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(page)
     assert response.status_code == 200
+
+
+def test_an_action_raised_in_a_meeting_is_linked_and_shown_with_it(world, client_for):
+    from governance.models import ActionItem, ActionSource, Meeting
+
+    meeting = Meeting.objects.get(alliance=world.shared)
+    owner = world.shared.contacts.get(side="partner")
+    base = f"/o/northwind/alliances/{world.shared.pk}"
+    client = client_for(world.ada)
+    page = client.get(f"{base}/actions/new/?meeting={meeting.pk}").content.decode()
+    assert "Raised in the" in page
+    response = client.post(
+        f"{base}/actions/new/?meeting={meeting.pk}",
+        {
+            "title": "Send the pipeline export",
+            "owner": owner.pk,
+            "due_on": "2099-01-01",
+            "status": "open",
+            "source": "meeting",
+            "visibility": "shared",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:1500]
+    action = ActionItem.objects.get(title="Send the pipeline export")
+    assert action.meeting == meeting and action.source == ActionSource.MEETING
+    body_page = client_for(world.ben).get(
+        f"/o/contoso/alliances/{world.shared.pk}/governance/bodies/{meeting.body_id}/"
+    )
+    assert "Send the pipeline export" in body_page.content.decode()
+    # Another alliance's meeting cannot be named.
+    other = Meeting.objects.get(alliance=world.litware)
+    assert client.get(f"{base}/actions/new/?meeting={other.pk}").status_code == 404
+    assert client.get(f"{base}/actions/new/?meeting=abc").status_code == 404
+
+
+def test_internal_actions_raised_in_a_meeting_stay_with_their_side(world, client_for):
+    from governance.models import Meeting
+
+    meeting = Meeting.objects.get(alliance=world.shared)
+    internal = world.shared.action_items.get(title__startswith="Northwind internal")
+    internal.meeting = meeting
+    internal.save()
+    url = f"/governance/bodies/{meeting.body_id}/"
+    ada = client_for(world.ada).get(f"/o/northwind/alliances/{world.shared.pk}{url}")
+    assert "Northwind internal action" in ada.content.decode()
+    ben = client_for(world.ben).get(f"/o/contoso/alliances/{world.shared.pk}{url}")
+    assert "Northwind internal action" not in ben.content.decode()

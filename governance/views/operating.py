@@ -15,6 +15,7 @@ from alliances.tenancy import alliance_view
 
 from .. import selectors, services
 from ..models import (
+    ActionItem,
     Decision,
     DecisionRight,
     GovernanceBody,
@@ -154,6 +155,7 @@ def body_detail(request, here, body):
         here.scope.rows(body.meetings.all()).prefetch_related(
             Prefetch("attendees", queryset=here.scope.rows(Contact)),
             Prefetch("decisions", queryset=here.scope.rows(Decision)),
+            Prefetch("actions", queryset=here.scope.rows(ActionItem).select_related("owner")),
         )
     )
     for meeting in meetings:

@@ -17,10 +17,12 @@ from .. import selectors, services
 from ..models import (
     OPEN_ACTION_STATUSES,
     ActionItem,
+    ActionSource,
     ActionStatus,
     Escalation,
     EscalationMove,
     GovernanceChange,
+    Meeting,
     Risk,
     RiskStatus,
     Rung,
@@ -181,15 +183,30 @@ def _action_form(request, here, action):
     return render(
         request,
         "governance/records/action_form.html",
-        {"form": form, "here": here, "action": action, "creating": creating},
+        {
+            "form": form,
+            "here": here,
+            "action": action,
+            "creating": creating,
+            "meeting": action.meeting,
+        },
         status=400 if form.errors else 200,
     )
 
 
 @alliance_view
 def action_create(request, here):
+    """A new action; with ``?meeting=<id>`` it is an action raised in that meeting."""
+    meeting = None
+    if request.GET.get("meeting"):
+        meeting = here.scope.get(
+            Meeting.objects.filter(alliance=here.alliance).select_related("body"),
+            pk=request.GET["meeting"],
+        )
     here.require_shared()
     action = ActionItem(alliance=here.alliance, author_organization=here.scope.organization)
+    if meeting is not None:
+        action.meeting, action.source = meeting, ActionSource.MEETING
     return _action_form(request, here, action)
 
 
