@@ -283,6 +283,17 @@ def escalations_move_overdue(*, now: datetime) -> list[EscalationMove]:
             except IntegrityError:
                 continue
             escalation.rung = to_rung
+            _log(
+                alliance=escalation.alliance,
+                subject="escalation",
+                obj=escalation,
+                summary=(
+                    f"Moved “{escalation.title}” up to {escalation.get_rung_display()}: "
+                    f"{move.reason}"
+                ),
+                user=None,  # the SLA job
+                organization=escalation.alliance.lead_organization,
+            )
             recipients = rung_recipients(escalation.alliance, to_rung)
             context = {"escalation": escalation, "move": move, "alliance": escalation.alliance}
             for person in recipients:

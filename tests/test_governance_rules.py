@@ -253,6 +253,8 @@ def test_past_its_sla_an_escalation_moves_one_rung_up_once(
     assert escalation.due_at == later + timedelta(days=10)
     move = EscalationMove.objects.get(escalation=escalation)
     assert (move.from_rung, move.to_rung, move.at) == (1, 2, later)
+    history = GovernanceChange.objects.filter(subject="escalation", object_id=escalation.pk)
+    assert history.filter(summary__contains="up to Alliance managers").count() == 1
     # The alliance managers of both sides are told, one email each.
     recipients = sorted(m.to[0] for m in mail.outbox)
     assert recipients == sorted([people["lead_mgr"].email, people["partner_mgr"].email])
