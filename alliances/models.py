@@ -78,6 +78,44 @@ class TenantModel(models.Model):
         raise NotImplementedError
 
 
+class OrganizationOwned(TenantModel):
+    """A row of one organisation (its members, invitations, settings). Subclasses declare
+    the ``organization`` foreign key."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def tenant_filter(cls, organization):
+        return Q(organization=organization)
+
+
+class Invitation(models.Model):
+    """An emailed one-off link: who it went to, and whether it still works."""
+
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
+
+
 class Visibility(models.TextChoices):
     SHARED = "shared", "Shared with the partner"
     INTERNAL = "internal", "Internal to my organisation"
@@ -101,7 +139,7 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-class Membership(TenantModel):
+class Membership(OrganizationOwned):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )
@@ -118,10 +156,6 @@ class Membership(TenantModel):
     def __str__(self):
         return f"{self.user} in {self.organization} ({self.role})"
 
-    @classmethod
-    def tenant_filter(cls, organization):
-        return Q(organization=organization)
-
     @property
     def can_edit(self) -> bool:
         return self.role in (Role.ADMIN, Role.MANAGER)
@@ -131,41 +165,19 @@ class Membership(TenantModel):
         return self.role == Role.ADMIN
 
 
-class MemberInvitation(TenantModel):
+class MemberInvitation(OrganizationOwned, Invitation):
     """An admin's invitation of a person (by email) into the organisation."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="member_invitations"
     )
-    email = models.EmailField()
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
-    token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.email} → {self.organization}"
-
-    @classmethod
-    def tenant_filter(cls, organization):
-        return Q(organization=organization)
-
-    @property
-    def is_pending(self) -> bool:
-        return (
-            self.accepted_at is None
-            and self.revoked_at is None
-            and self.expires_at > timezone.now()
-        )
 
 
 class Stage(models.IntegerChoices):
@@ -371,22 +383,12 @@ class SideOwned(AllianceOwned):
         )
 
 
-class PartnerInvitation(AllianceOwned):
+class PartnerInvitation(AllianceOwned, Invitation):
     """The lead's invitation to the partner organisation to join an alliance."""
 
     alliance = models.ForeignKey(
         Alliance, on_delete=models.CASCADE, related_name="partner_invitations"
     )
-    email = models.EmailField()
-    token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -398,14 +400,6 @@ class PartnerInvitation(AllianceOwned):
     def tenant_filter(cls, organization):
         # Only the lead sees its invitations to the partner.
         return Q(alliance__lead_organization=organization)
-
-    @property
-    def is_pending(self) -> bool:
-        return (
-            self.accepted_at is None
-            and self.revoked_at is None
-            and self.expires_at > timezone.now()
-        )
 
 
 class ContactFunction(models.TextChoices):
@@ -517,7 +511,7 @@ class PartnerFitScore(SideOwned):
         return AllianceOwned.tenant_filter(organization) & Q(author_organization=organization)
 
 
-class GateItem(TenantModel):
+class GateItem(OrganizationOwned):
     """An organisation's checklist item for leaving a stage. Copied into alliances."""
 
     organization = models.ForeignKey(
@@ -533,10 +527,6 @@ class GateItem(TenantModel):
 
     def __str__(self):
         return self.text
-
-    @classmethod
-    def tenant_filter(cls, organization):
-        return Q(organization=organization)
 
 
 class AllianceGateCheck(AllianceOwned):

@@ -13,8 +13,8 @@ from alliances.models import (
     AllianceOwned,
     Contact,
     Organization,
+    OrganizationOwned,
     SideOwned,
-    TenantModel,
     User,
 )
 
@@ -415,7 +415,7 @@ class GovernanceChange(SideOwned):
         return self.summary
 
 
-class CalendarFeed(TenantModel):
+class CalendarFeed(OrganizationOwned):
     """A secret feed URL for calendar apps, which fetch without a session.
 
     Only the token's hash is stored. ``alliance`` is null for a user's feed of every alliance
@@ -443,10 +443,6 @@ class CalendarFeed(TenantModel):
 
     def __str__(self):
         return f"{self.user} · {self.alliance or self.organization} calendar"
-
-    @classmethod
-    def tenant_filter(cls, organization):
-        return Q(organization=organization)
 
     @property
     def is_active(self) -> bool:
