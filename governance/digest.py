@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.mail import mailers
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -79,8 +81,13 @@ def _alliance_link(alliance: Alliance, contact: Contact) -> str:
     return reverse("alliance_detail", args=[organization.slug, alliance.pk])
 
 
-def digests_due(*, cutoff: datetime, today: date) -> dict[str, Digest]:
-    """Every person's open actions, in one query, grouped by lower-cased owner email."""
+def digests_due(*, week_start: date, cutoff: datetime, today: date) -> dict[str, Digest]:
+    """The open actions of everyone who has no digest (or claim) for this week yet, in one
+    query, grouped by lower-cased owner email. Leaving out those already done keeps the
+    runs after Monday's send cheap: beat ticks all week."""
+    already = ActionDigest.objects.filter(
+        week_start=week_start, email=Lower(OuterRef("owner__email"))
+    )
     actions = (
         ActionItem.objects.filter(
             status__in=OPEN_ACTION_STATUSES,
@@ -88,6 +95,7 @@ def digests_due(*, cutoff: datetime, today: date) -> dict[str, Digest]:
             owner__is_active=True,
             alliance__archived_at__isnull=True,
         )
+        .exclude(Exists(already))
         .select_related(
             "owner", "alliance", "alliance__lead_organization", "alliance__partner_organization"
         )
@@ -120,7 +128,7 @@ def action_digests_send(*, now: datetime) -> int:
     ActionDigest.objects.filter(
         week_start=week_start, sent_at__isnull=True, claimed_at__lt=now - STALE_CLAIM
     ).delete()
-    digests = digests_due(cutoff=due_at, today=timezone.localdate(now))
+    digests = digests_due(week_start=week_start, cutoff=due_at, today=timezone.localdate(now))
     if not digests:
         return 0
     run = secrets.token_hex(16)
