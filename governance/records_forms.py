@@ -66,6 +66,8 @@ class ActionForm(forms.ModelForm):
         _visibility_field(self, here)
         if self.instance.pk:
             del self.fields["confirm_past_due"]  # only new actions may not start overdue
+        else:
+            self.order_fields(["title", "details", "owner", "due_on", "confirm_past_due"])
 
 
 class RiskForm(forms.ModelForm):

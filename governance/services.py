@@ -336,7 +336,7 @@ def action_save(
     today = today or timezone.localdate()
     if action.pk is None and action.due_on and action.due_on < today and not allow_past_due:
         raise ValidationError(
-            {"due_on": "This date is in the past. Tick “the due date is in the past” to confirm."}
+            {"due_on": "This date is in the past. If that is right, tick the box below it."}
         )
     _check_owner_side(action)
     if action.status == ActionStatus.DONE and action.completed_at is None:
