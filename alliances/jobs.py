@@ -38,6 +38,10 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("heartbeat", "alliances.jobs.heartbeat"),
     PeriodicJob("escalate_overdue", "governance.jobs.escalate_overdue"),
     PeriodicJob("action_digest", "governance.jobs.action_digest"),
+    # Closing before opening, so a period's new round never waits for the last one.
+    PeriodicJob("close_rounds", "surveys.jobs.close_rounds"),
+    PeriodicJob("open_rounds", "surveys.jobs.open_rounds"),
+    PeriodicJob("send_survey_emails", "surveys.jobs.send_survey_emails"),
 ]
 
 

@@ -426,6 +426,18 @@ class Contact(AllianceOwned):
     )
     title = models.CharField("job title", max_length=150, blank=True)
     is_active = models.BooleanField("active", default=True)
+    takes_pulse = models.BooleanField(
+        "takes part in pulse surveys",
+        default=True,
+        help_text="Invited to each pulse round while active.",
+    )
+    pulse_unsubscribed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set by the contact from a pulse email; only they undo it."
+    )
+    email_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Mail to this address failed for good."
+    )
+    email_failure = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from governance import urls as governance_urls
+from surveys import urls as survey_urls
 
 from . import account_views, ops_views, views
 
@@ -23,6 +24,7 @@ alliance_patterns = [
     path("stage/back/", views.stage_back, name="stage_back"),
     path("journal/", views.journal_add, name="journal_add"),
     *governance_urls.alliance_patterns,
+    *survey_urls.alliance_patterns,
 ]
 
 org_patterns = [
@@ -42,6 +44,7 @@ org_patterns = [
         "settings/gates/<int:item>/remove/", account_views.gate_item_remove, name="gate_item_remove"
     ),
     *governance_urls.org_patterns,
+    *survey_urls.org_patterns,
 ]
 
 urlpatterns = [
@@ -52,4 +55,5 @@ urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("dev/outbox/", ops_views.outbox, name="outbox"),
     *governance_urls.public_patterns,
+    *survey_urls.public_patterns,
 ]

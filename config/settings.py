@@ -242,5 +242,10 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# Reverse proxies in front of Concord that append the client's address to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+# Requests per minute one client may make to the survey pages under /s/.
+SURVEY_RATE_LIMIT = envint("SURVEY_RATE_LIMIT", 60)
+
 # Shown by /healthz as stale when the heartbeat is older than this.
 HEARTBEAT_STALE_AFTER = timedelta(seconds=envint("HEARTBEAT_STALE_SECONDS", 15 * 60))

@@ -85,3 +85,45 @@ class JournalEntryFactory(factory.django.DjangoModelFactory):
     author_organization = factory.LazyAttribute(lambda o: o.alliance.lead_organization)
     visibility = Visibility.SHARED
     body = factory.Sequence(lambda n: f"Journal note {n}")
+
+
+# --- pulse surveys ----------------------------------------------------------------------------
+
+
+def survey_round_open(alliance, *, now=None):
+    """Open the alliance's scheduled round of ``now``'s period (default: now), as the job
+    would, whatever its opening day; return it."""
+    from surveys import services as surveys
+
+    now = now or timezone.now()
+    schedule = surveys.alliance_schedule(alliance)
+    start, end = surveys.period_of(timezone.localdate(now), schedule.cadence)
+    plan = surveys.RoundPlan(
+        alliance=alliance,
+        kind="scheduled",
+        period_start=start,
+        period_end=end,
+        opens_at=now,
+        closes_at=now + timezone.timedelta(days=schedule.window_days),
+        reminder_days=schedule.reminder_days,
+    )
+    (survey_round,) = surveys.rounds_open([plan], now=now)
+    return survey_round
+
+
+def survey_answer_all(survey_round, *, likert=4, trust=8, comment="", now=None):
+    """Every invitation of the round answers with the same values; returns the count."""
+    from surveys import services as surveys
+
+    now = now or timezone.now()
+    questions = list(survey_round.questions.all())
+    answered = 0
+    for invitation in survey_round.invitations.select_related("round"):
+        surveys.response_submit(
+            invitation=invitation,
+            answers={q.pk: trust if q.is_trust else likert for q in questions},
+            comment=comment,
+            now=now,
+        )
+        answered += 1
+    return answered

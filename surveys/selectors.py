@@ -1,0 +1,274 @@
+"""Pulse survey reads for managers: rounds with response rates, and a closed round's results
+under the anonymity rules. Nothing here says who was invited or who answered."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Avg, Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from alliances.models import ContactFunction, Side
+
+from .anonymity import MIN_CELL, hidden_cells, total_shown
+from .models import Answer, Corner, QuestionKind, Response, SurveyInvitation, SurveyRound
+
+POOL_MAX_ROUNDS = 3
+BENCHMARK_RATE = 80  # percent: the response rate a healthy alliance reaches
+
+
+def _count(queryset, **filters):
+    """A correlated COUNT subquery (no join fan-out between invitations and responses)."""
+    rows = (
+        queryset.filter(round=OuterRef("pk"), **filters)
+        .order_by()
+        .values("round")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def with_counts(rounds):
+    """Rounds annotated with invitations and responses, overall and per side."""
+    return rounds.annotate(
+        invited=_count(SurveyInvitation.objects),
+        invited_lead=_count(SurveyInvitation.objects, side=Side.LEAD),
+        invited_partner=_count(SurveyInvitation.objects, side=Side.PARTNER),
+        responded=_count(Response.objects),
+        responded_lead=_count(Response.objects, side=Side.LEAD),
+        responded_partner=_count(Response.objects, side=Side.PARTNER),
+        emails_failed=_count(SurveyInvitation.objects, failed_at__isnull=False),
+        emails_unsent=_count(
+            SurveyInvitation.objects, sent_at__isnull=True, failed_at__isnull=True
+        ),
+    )
+
+
+def rate(responded: int, invited: int) -> int | None:
+    return round(100 * responded / invited) if invited else None
+
+
+def rounds_for(*, scope, alliance):
+    return with_counts(scope.rows(SurveyRound.objects.filter(alliance=alliance))).order_by(
+        "-opens_at", "-pk"
+    )
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+def likert_score(mean: float | None) -> float | None:
+    """1–5 → 0–100."""
+    return None if mean is None else (mean - 1) / 4 * 100
+
+
+def trust_score(mean: float | None) -> float | None:
+    """0–10 → 0–100."""
+    return None if mean is None else mean * 10
+
+
+@dataclass
+class Cell:
+    key: str
+    label: str
+    responses: int
+    hidden: bool
+    scores: dict[str, float | None] = field(default_factory=dict)  # corner → 0–100
+    trust: float | None = None
+
+    @property
+    def corner_scores(self) -> list[float | None]:
+        return [self.scores.get(corner) for corner in Corner.values]
+
+
+@dataclass
+class Breakdown:
+    title: str
+    cells: list[Cell]
+    pooled_over: list[SurveyRound]  # empty unless pooled
+
+    @property
+    def pooled_label(self) -> str:
+        if not self.pooled_over:
+            return ""
+        first, last = self.pooled_over[-1], self.pooled_over[0]
+        return f"Pooled over {len(self.pooled_over)} rounds ({first.label} to {last.label})"
+
+
+def _cells(rounds: list[SurveyRound], dimension: str) -> dict[str, Cell]:
+    """One query for the responses per cell, one for the mean of each corner per cell."""
+    labels = dict(Side.choices if dimension == "side" else ContactFunction.choices)
+    counts = dict(
+        Response.objects.filter(round__in=rounds)
+        .values_list(dimension)
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    cells = {key: Cell(key, labels.get(key, key), n, hidden=False) for key, n in counts.items()}
+    means = (
+        Answer.objects.filter(round__in=rounds, value__isnull=False)
+        .values_list(dimension, "kind", "corner")
+        .annotate(mean=Avg("value"))
+        .order_by()
+    )
+    for key, kind, corner, mean in means:
+        cell = cells.get(key)
+        if cell is None:
+            continue
+        if kind == QuestionKind.TRUST:
+            cell.trust = trust_score(mean)
+        else:
+            cell.scores[corner] = likert_score(mean)
+    return cells
+
+
+def _hide(cells: dict[str, Cell]) -> dict[str, Cell]:
+    hidden = hidden_cells({key: cell.responses for key, cell in cells.items()})
+    for key, cell in cells.items():
+        cell.hidden = key in hidden
+        if cell.hidden:
+            cell.scores, cell.trust = {}, None
+    return cells
+
+
+def breakdown(survey_round: SurveyRound, dimension: str, *, previous: list[SurveyRound]):
+    """The round's responses split by ``side`` or ``function`` under the anonymity rules.
+
+    Where the round alone would hide cells, the same split over the round and up to two
+    rounds before it (``previous``, newest first) is used when it hides fewer, labelled as
+    pooled.
+    """
+    title = "By side" if dimension == "side" else "By function"
+    cells = _hide(_cells([survey_round], dimension))
+    best = Breakdown(title, list(cells.values()), [])
+    hidden = sum(cell.hidden for cell in cells.values())
+    for extra in range(1, POOL_MAX_ROUNDS):
+        if not hidden or len(previous) < extra:
+            break
+        rounds = [survey_round, *previous[:extra]]
+        pooled = _hide(_cells(rounds, dimension))
+        pooled_hidden = sum(cell.hidden for cell in pooled.values())
+        if pooled_hidden < hidden:
+            best, hidden = Breakdown(title, list(pooled.values()), rounds), pooled_hidden
+    order = [key for key, _ in (Side.choices if dimension == "side" else ContactFunction.choices)]
+    best.cells.sort(key=lambda cell: order.index(cell.key) if cell.key in order else 99)
+    return best
+
+
+@dataclass
+class ItemResult:
+    position: int
+    text: str
+    corner: str
+    is_trust: bool
+    counts: list[tuple[str, int]]  # (value label, responses), in scale order
+    not_applicable: int
+    score: float | None
+
+    @property
+    def answered(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    @property
+    def bars(self) -> list[tuple[str, int, int]]:
+        """(label, count, percent of answers) for a bar chart."""
+        total = self.answered or 1
+        return [(label, n, round(100 * n / total)) for label, n in self.counts]
+
+
+LIKERT_LABELS = {
+    1: "Strongly disagree",
+    2: "Disagree",
+    3: "Neither",
+    4: "Agree",
+    5: "Strongly agree",
+}
+
+
+def item_results(survey_round: SurveyRound) -> list[ItemResult]:
+    """Each question's distribution over all responses: two queries."""
+    counts: dict[int, dict[int | None, int]] = {}
+    for question_id, value, n in (
+        Answer.objects.filter(round=survey_round)
+        .values_list("question_id", "value")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts.setdefault(question_id, {})[value] = n
+    results = []
+    for question in survey_round.questions.all():
+        values = counts.get(question.pk, {})
+        scale = range(0, 11) if question.is_trust else range(1, 6)
+        answered = {v: values.get(v, 0) for v in scale}
+        total = sum(answered.values())
+        mean = sum(v * n for v, n in answered.items()) / total if total else None
+        results.append(
+            ItemResult(
+                position=question.position,
+                text=question.text,
+                corner=question.corner,
+                is_trust=question.is_trust,
+                counts=[
+                    (str(v) if question.is_trust else LIKERT_LABELS[v], answered[v]) for v in scale
+                ],
+                not_applicable=values.get(None, 0),
+                score=trust_score(mean) if question.is_trust else likert_score(mean),
+            )
+        )
+    return results
+
+
+@dataclass
+class RoundResults:
+    round: SurveyRound
+    responses: int
+    shown: bool  # enough responses for anything but counts
+    overall: Cell | None
+    items: list[ItemResult]
+    by_side: Breakdown | None
+    by_function: Breakdown | None
+    comments: list[str]
+    minimum: int = MIN_CELL
+
+
+def round_results(survey_round: SurveyRound) -> RoundResults:
+    """A closed round's results, as managers of either side see them."""
+    responses = Response.objects.filter(round=survey_round).count()
+    if not total_shown(responses):
+        return RoundResults(survey_round, responses, False, None, [], None, None, [])
+    previous = list(
+        SurveyRound.objects.filter(
+            alliance_id=survey_round.alliance_id, opens_at__lt=survey_round.opens_at
+        ).order_by("-opens_at")[: POOL_MAX_ROUNDS - 1]
+    )
+    overall = _overall(survey_round, responses)
+    comments = list(
+        Response.objects.filter(round=survey_round)
+        .exclude(comment="")
+        .order_by("pk")  # random (UUID) order: says nothing about who answered when
+        .values_list("comment", flat=True)
+    )
+    return RoundResults(
+        round=survey_round,
+        responses=responses,
+        shown=True,
+        overall=overall,
+        items=item_results(survey_round),
+        by_side=breakdown(survey_round, "side", previous=previous),
+        by_function=breakdown(survey_round, "function", previous=previous),
+        comments=comments,
+    )
+
+
+def _overall(survey_round: SurveyRound, responses: int) -> Cell:
+    cell = Cell("all", "Everyone", responses, hidden=False)
+    for kind, corner, mean in (
+        Answer.objects.filter(round=survey_round, value__isnull=False)
+        .values_list("kind", "corner")
+        .annotate(mean=Avg("value"))
+        .order_by()
+    ):
+        if kind == QuestionKind.TRUST:
+            cell.trust = trust_score(mean)
+        else:
+            cell.scores[corner] = likert_score(mean)
+    return cell

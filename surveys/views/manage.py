@@ -1,0 +1,4 @@
+"""Managers' survey pages (filled in below)."""
+
+alliance_patterns = []
+org_patterns = []
