@@ -151,6 +151,21 @@ def add_governance(alliance) -> None:
             )
 
 
+def add_survey(alliance) -> None:
+    """A closed round in which every contact answered, and the lead's bank of questions."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from surveys.models import SurveyRound
+    from tests.factories import survey_answer_all, survey_round_open
+
+    opened = timezone.now() - timedelta(days=40)
+    survey_round = survey_round_open(alliance, now=opened)
+    survey_answer_all(survey_round, now=opened + timedelta(days=1), comment="Solid month.")
+    SurveyRound.objects.filter(pk=survey_round.pk).update(closed_at=survey_round.closes_at)
+
+
 @pytest.fixture
 def world(db) -> World:
     northwind = OrganizationFactory(name="Northwind", slug="northwind")
@@ -199,6 +214,7 @@ def world(db) -> World:
         )
         alliance.adaptation_triggers.create(condition=f"{alliance} trigger")
         add_governance(alliance)
+        add_survey(alliance)
     return World(
         northwind, contoso, fabrikam, ada, dan, vic, ben, cy, shared, litware, fabrikam_alliance
     )

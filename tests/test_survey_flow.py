@@ -41,6 +41,7 @@ def run_survey_jobs(now):
 def team(world):
     """The shared alliance with three people per side; the world's other alliances paused."""
     alliance = world.shared
+    SurveyRound.objects.all().delete()  # the world's history; these tests start afresh
     for other in (world.litware, world.fabrikam_alliance):
         SurveySettings.objects.create(alliance=other, paused=True)
     for side in (Side.LEAD, Side.PARTNER):

@@ -36,6 +36,7 @@ NOT_TENANT_SCOPED = {
     "partner/<str:token>/": "partner invitation: the emailed secret token is the credential",
     "calendar/<str:token>.ics": "calendar feed for apps without a session: the token is the key",
     "static/": "static files: public by design",
+    "s/": "pulse survey pages: the emailed one-time token (then the session) is the credential",
 }
 
 # At least this many tenant routes exist today; fewer means the walker lost its way.
