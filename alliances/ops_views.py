@@ -67,3 +67,17 @@ def outbox(request):
     if not settings.DEBUG or not request.user.is_staff:
         raise Http404
     return render(request, "dev/outbox.html", {"messages_": outbox_messages()})
+
+
+def csrf_failure(request, reason=""):
+    """A form sent without its security token: usually an old page or blocked cookies.
+    Said plainly, in the survey's own look on survey pages."""
+    template = (
+        "surveys/public/form_expired.html"
+        if request.path.startswith("/s/")
+        else "form_expired.html"
+    )
+    response = render(request, template, status=403)
+    if request.path.startswith("/s/"):
+        response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -223,3 +223,18 @@ def test_unsubscribe_from_email_stops_reminders(client, team):
     contact.refresh_from_db()
     assert contact.pulse_unsubscribed_at is not None
     assert not SurveyInvitation.objects.filter(contact=contact, next_email_at__isnull=False)
+
+
+def test_a_stale_form_gets_a_plain_explanation_not_djangos_csrf_page(team):
+    from django.test import Client
+
+    survey_round = survey_round_open(team)
+    run_job("send_survey_emails")
+    strict = Client(enforce_csrf_checks=True)
+    answer_url = strict.get(links_in(mail.outbox[0])[0])["Location"]
+    data = {f"q{q.pk}": "5" if q.is_trust else "3" for q in survey_round.questions.all()}
+    page = strict.post(answer_url, data)  # no CSRF token
+    assert page.status_code == 403
+    assert b"Please send your answers again" in page.content
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert Response.objects.count() == 0
