@@ -313,9 +313,15 @@ def _surveyable_alliances():
 
 
 def rounds_due(*, now: datetime) -> list[RoundPlan]:
-    """The scheduled rounds whose window contains ``now`` and that do not exist yet."""
+    """The scheduled rounds whose window contains ``now`` and that do not exist yet.
+
+    An off-cycle round opened during the period, or less than a window's length before it
+    began, stands in for the period's scheduled round: people are not surveyed twice in a
+    few days.
+    """
     today = timezone.localdate(now)
     plans = []
+    quiet_since = {}
     for alliance in _surveyable_alliances():
         schedule = alliance_schedule(alliance)
         start, end = period_of(today, schedule.cadence)
@@ -334,16 +340,30 @@ def rounds_due(*, now: datetime) -> list[RoundPlan]:
                     reminder_days=schedule.reminder_days,
                 )
             )
+            period_began = timezone.make_aware(datetime.combine(start, time.min))
+            quiet_since[alliance.pk] = period_began - timedelta(days=schedule.window_days)
     if not plans:
         return []
+    alliance_ids = [plan.alliance.pk for plan in plans]
     existing = set(
         SurveyRound.objects.filter(
             kind=RoundKind.SCHEDULED,
-            alliance_id__in=[plan.alliance.pk for plan in plans],
+            alliance_id__in=alliance_ids,
             period_start__in={plan.period_start for plan in plans},
         ).values_list("alliance_id", "period_start")
     )
-    return [plan for plan in plans if (plan.alliance.pk, plan.period_start) not in existing]
+    off_cycle = SurveyRound.objects.filter(
+        kind=RoundKind.OFF_CYCLE,
+        alliance_id__in=alliance_ids,
+        opens_at__gte=min(quiet_since.values()),
+    ).values_list("alliance_id", "opens_at")
+    stood_in = {pk for pk, opened in off_cycle if opened >= quiet_since[pk]}
+    return [
+        plan
+        for plan in plans
+        if (plan.alliance.pk, plan.period_start) not in existing
+        and plan.alliance.pk not in stood_in
+    ]
 
 
 def rounds_open(plans: list[RoundPlan], *, now: datetime) -> list[SurveyRound]:

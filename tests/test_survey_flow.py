@@ -238,3 +238,17 @@ def test_a_stale_form_gets_a_plain_explanation_not_djangos_csrf_page(team):
     assert b"Please send your answers again" in page.content
     assert page["Referrer-Policy"] == "no-referrer"
     assert Response.objects.count() == 0
+
+
+def test_an_off_cycle_round_stands_in_for_the_periods_scheduled_round(team, world):
+    opened = at("2026-11-27", 10)
+    services.round_open_off_cycle(
+        alliance=team, user=world.ada, reason="The partner reorganised its sales team", now=opened
+    )
+    run_survey_jobs(at("2026-12-01", 10))  # the off-cycle round is still open
+    run_survey_jobs(at("2026-12-08", 10))  # closed now, but it was this period's round
+    assert list(SurveyRound.objects.filter(alliance=team).values_list("kind", flat=True)) == [
+        RoundKind.OFF_CYCLE
+    ]
+    run_survey_jobs(at("2027-01-01", 10))
+    assert SurveyRound.objects.filter(alliance=team, kind=RoundKind.SCHEDULED).count() == 1
