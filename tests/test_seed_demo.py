@@ -1,18 +1,27 @@
 """The demo data: it loads, loads again without changing anything, and respects tenancy."""
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.apps import apps
+from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Avg, Count, F, Q
 from django.http import Http404
 from django.test import override_settings
 from django.utils import timezone
 
-from alliances.management.commands.seed_demo import ALLIANCES, DEMO_PASSWORD, DEMO_URL
+from alliances.demo_surveys import HEALTHY, STORIES
+from alliances.mail import outbox_messages
+from alliances.management.commands.seed_demo import (
+    ALLIANCES,
+    DEMO_PASSWORD,
+    DEMO_URL,
+    seed_surveys,
+)
 from alliances.models import (
     VALUE_THESIS_FIELDS,
     Alliance,
@@ -45,6 +54,15 @@ from governance.models import (
     Tier,
 )
 from governance.selectors import attendance, body_statuses
+from surveys import services as surveys
+from surveys.models import (
+    Answer,
+    Corner,
+    Response,
+    SurveyInvitation,
+    SurveyRound,
+    SurveySettings,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,18 +89,29 @@ def seed() -> str:
 
 
 @pytest.fixture(scope="module")
-def _seeded_once(django_db_setup, django_db_blocker):
+def demo_outbox(tmp_path_factory):
+    """The folder the seeding writes its emails to, as the embedded default does."""
+    return tmp_path_factory.mktemp("demo-outbox")
+
+
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker, demo_outbox):
     """Seed once for this module, in a transaction rolled back when the module is done.
 
     Each test runs in its own savepoint inside it (the ``db`` fixture), so a test that
     changes the data, or seeds again, leaves the next test the pristine demo.
     """
+    to_the_folder = override_settings(
+        MAILERS={"default": {"BACKEND": "alliances.mail.OutboxEmailBackend"}},
+        OUTBOX_PATH=demo_outbox,
+    )
     with (
         django_db_blocker.unblock(),
         override_settings(PASSWORD_HASHERS=FAST_HASHERS),
         transaction.atomic(),
     ):
-        output = seed()
+        with to_the_folder:
+            output = seed()
         yield output
         transaction.set_rollback(True)
 
@@ -105,7 +134,7 @@ def snapshot() -> dict:
     """Row counts of every model of the app, and the natural keys of what the demo writes."""
     counts = {
         model._meta.label: model.objects.count()
-        for app in ("alliances", "governance")
+        for app in ("alliances", "governance", "surveys")
         for model in apps.get_app_config(app).get_models()
     }
     counts["meeting attendance"] = Meeting.attendees.through.objects.count()
@@ -117,6 +146,7 @@ def snapshot() -> dict:
             "alliance__name", "from_stage", "to_stage", "at"
         ),
         "contacts": Alliance.objects.values_list("name", "contacts__email"),
+        "rounds": SurveyRound.objects.values_list("alliance__name", "kind", "period_start"),
     }
     keys = {name: sorted(rows, key=str) for name, rows in keys.items()}
     return {"counts": counts, "keys": keys}
@@ -133,11 +163,15 @@ def test_runs_and_prints_the_logins(seeded):
         assert Role(role).label in line
 
 
-def test_running_twice_changes_nothing(seeded):
+def test_running_twice_changes_nothing(seeded, demo_outbox):
     before = snapshot()
+    emails = sorted(demo_outbox.iterdir())
     output = seed()
     assert "nothing added" in output
+    assert "pulse-survey" not in output
     assert snapshot() == before
+    assert mail.outbox == []
+    assert sorted(demo_outbox.iterdir()) == emails
     for values in before["keys"].values():
         assert len(values) == len(set(values)), "duplicates in the demo data"
 
@@ -415,3 +449,226 @@ def test_run_jobs_a_month_later_moves_the_overdue_escalations_one_rung(seeded):
     assert {pk: after[pk] for pk in due} == {pk: rung + 1 for pk, rung in due.items()}
     assert {pk: after[pk] for pk in untouched} == untouched
     assert EscalationMove.objects.count() == len(due)
+
+
+# --- pulse surveys ------------------------------------------------------------------------------
+
+
+def surveyed():
+    """The alliances the survey jobs would run rounds for: live, not exited."""
+    return Alliance.objects.filter(archived_at__isnull=True).exclude(outcome=Outcome.EXITED)
+
+
+def with_pattern(pattern: str) -> list[Alliance]:
+    return [a for a in surveyed() if STORIES.get(a.name, HEALTHY).pattern == pattern]
+
+
+def open_round() -> SurveyRound:
+    (name,) = [name for name, story in STORIES.items() if story.open_now]
+    return SurveyRound.objects.get(alliance__name=name, closed_at__isnull=True)
+
+
+def score(answers) -> float:
+    """The mean score (0–100) of Likert answers, from the database's average."""
+    return (answers.aggregate(mean=Avg("value"))["mean"] - 1) * 25
+
+
+def closed_rounds(alliance: Alliance) -> list[SurveyRound]:
+    return list(alliance.survey_rounds.filter(closed_at__isnull=False).order_by("opens_at"))
+
+
+def response_rate(rounds) -> float:
+    invited = SurveyInvitation.objects.filter(round__in=rounds).count()
+    return Response.objects.filter(round__in=rounds).count() / invited
+
+
+def test_healthy_alliances_have_24_months_of_rounds(seeded):
+    (co_sell,) = [a for a in with_pattern("healthy") if a.name.startswith("Northwind + Contoso")]
+    rounds = list(co_sell.survey_rounds.order_by("period_start"))
+    assert len(rounds) == 24
+    months = [(r.period_start.year, r.period_start.month) for r in rounds]
+    assert len(set(months)) == 24
+    first, last = rounds[0].period_start, rounds[-1].period_start
+    assert (last.year - first.year) * 12 + last.month - first.month == 23
+    assert rounds[-1].opens_at <= timezone.now()
+    for survey_round in rounds:
+        assert survey_round.questions.count() == surveys.ROUND_SIZE
+        assert survey_round.invitations.count() == co_sell.contacts.count()
+    # The questions rotate: consecutive rounds do not ask the same items.
+    asked = [set(r.questions.values_list("question_id", flat=True)) for r in rounds[:2]]
+    assert asked[0] != asked[1]
+
+
+def test_every_running_alliance_has_one_round_per_period(seeded):
+    per_period = (
+        SurveyRound.objects.values("alliance", "kind", "period_start")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
+    assert not per_period.exists()
+    now = timezone.now()
+    still_open = SurveyRound.objects.filter(closed_at__isnull=True)
+    assert set(still_open) == set(SurveyRound.objects.filter(opens_at__lte=now, closes_at__gt=now))
+    for alliance in surveyed().filter(stage__gt=Stage.FORMATION):
+        assert alliance.survey_rounds.count() >= 3, alliance
+    assert not SurveyRound.objects.exclude(alliance__in=surveyed()).exists()
+    # What the opening job would open now is open already, so starting the demo opens nothing.
+    assert surveys.rounds_due(now=timezone.now()) == []
+
+
+def test_past_rounds_are_closed_answered_and_emailed(seeded):
+    past = SurveyRound.objects.filter(closes_at__lte=timezone.now())
+    assert not past.filter(closed_at__isnull=True).exists()
+    assert not past.exclude(closed_at=F("closes_at")).exists()
+    invitations = SurveyInvitation.objects.filter(round__in=past)
+    assert not invitations.filter(sent_at__isnull=True).exists()
+    assert not invitations.filter(next_email_at__isnull=False).exists()
+    assert invitations.filter(reminders_sent__gt=0).exists()
+    # Each used invitation matches a response on its side in its round, and nothing more.
+    used = invitations.filter(responded_on__isnull=False)
+    assert used.count() == Response.objects.filter(round__in=past).count()
+    answers = Answer.objects.filter(round__in=past)
+    assert answers.filter(value__isnull=True).exists()  # "not applicable", now and then
+    assert Response.objects.exclude(comment="").count() >= 10
+    assert set(Response.objects.values_list("function", flat=True)) >= {
+        ContactFunction.EXECUTIVE_SPONSOR,
+        ContactFunction.ALLIANCE_MANAGER,
+        ContactFunction.SALES,
+    }
+    # The stage recorded is the one the alliance was in when the round opened.
+    connector = Alliance.objects.get(name="Contoso Data Platform Connector")
+    assert set(connector.survey_rounds.values_list("stage", flat=True)) == {1, 2, 3}
+
+
+def test_healthy_alliances_score_well(seeded):
+    healthy = [a for a in with_pattern("healthy") if closed_rounds(a)]
+    assert len(healthy) >= 7
+    assert any(a.lead_organization.slug == "fabrikam" for a in healthy)
+    for alliance in healthy:
+        answers = Answer.objects.filter(round__alliance=alliance, kind="likert")
+        for corner in Corner.values:
+            assert 65 <= score(answers.filter(corner=corner)) <= 90, (alliance, corner)
+
+
+def test_one_alliance_declines_steadily(seeded):
+    (declining,) = with_pattern("declining")
+    rounds = closed_rounds(declining)
+    assert len(rounds) >= 20
+    relational = Answer.objects.filter(corner=Corner.RELATIONAL)
+    first = score(relational.filter(round__in=rounds[:3]))
+    last = score(relational.filter(round__in=rounds[-3:]))
+    assert first >= 70
+    assert first - last >= 25
+    operational = Answer.objects.filter(corner=Corner.OPERATIONAL)
+    assert score(operational.filter(round__in=rounds[-3:])) < 60
+    trust = Answer.objects.filter(kind="trust")
+    trust_first = trust.filter(round__in=rounds[:3]).aggregate(mean=Avg("value"))["mean"]
+    trust_last = trust.filter(round__in=rounds[-3:]).aggregate(mean=Avg("value"))["mean"]
+    assert trust_first - trust_last >= 2  # the trust anchor moves with relational trust
+    for side in Side.values:
+        by_side = relational.filter(side=side)
+        assert (
+            score(by_side.filter(round__in=rounds[:3]))
+            - score(by_side.filter(round__in=rounds[-3:]))
+            >= 20
+        ), side
+
+
+def test_one_alliance_shows_a_perception_gap(seeded):
+    (gap,) = with_pattern("perception gap")
+    assert {gap.lead_organization.slug, gap.partner_organization.slug} == {"northwind", "contoso"}
+    answers = Answer.objects.filter(round__alliance=gap)
+    differences = [
+        score(answers.filter(corner=corner, side=Side.LEAD))
+        - score(answers.filter(corner=corner, side=Side.PARTNER))
+        for corner in (Corner.STRATEGIC, Corner.VALUE)
+    ]
+    assert sum(differences) / len(differences) >= 15
+    assert len(closed_rounds(gap)) >= 6
+
+
+def test_response_rates_are_high_except_for_one_alliance(seeded):
+    (poor,) = with_pattern("poor response rate")
+    rounds = closed_rounds(poor)
+    assert response_rate(rounds) < 0.5
+    # Some rounds are too thin on the partner side to show: suppression and pooling.
+    partner_responses = [r.responses.filter(side=Side.PARTNER).count() for r in rounds]
+    assert sum(n < 3 for n in partner_responses) >= len(rounds) // 2
+    for alliance in surveyed().exclude(pk=poor.pk):
+        rounds = closed_rounds(alliance)
+        if len(rounds) >= 3:
+            assert response_rate(rounds) >= 0.75, alliance
+
+
+def test_one_round_is_open_with_its_links_in_the_outbox(seeded, demo_outbox, settings, client):
+    now = timezone.now()
+    survey_round = open_round()
+    alliance = survey_round.alliance
+    assert {alliance.lead_organization.slug, alliance.partner_organization.slug} == {
+        "northwind",
+        "contoso",
+    }
+    assert survey_round.opens_at <= now < survey_round.closes_at
+    invitations = list(survey_round.invitations.select_related("contact"))
+    assert all(i.sent_at for i in invitations)
+    waiting = [i for i in invitations if i.responded_on is None]
+    assert 0 < survey_round.responses.count() == len(invitations) - len(waiting)
+    assert len(waiting) >= len(invitations) / 2
+    assert all(i.next_email_at and i.next_email_at > now for i in waiting)  # reminders pending
+
+    settings.OUTBOX_PATH = demo_outbox
+    settings.DEBUG = True
+    client.force_login(User.objects.get(email="ada@northwind.example"))
+    page = client.get("/dev/outbox/").content.decode()
+    for invitation in waiting:
+        assert invitation.contact.email in page
+    messages = [m for m in outbox_messages() if alliance.name in m["body"]]
+    assert {m["to"] for m in messages} == {i.contact.email for i in invitations}
+    client.logout()
+
+    unused = next(m for m in messages if m["to"] == waiting[0].contact.email)
+    link = next(link for link in unused["links"] if "/s/" in link and "unsubscribe" not in link)
+    opened = client.get(link.removeprefix(settings.SITE_URL))
+    assert opened.status_code == 302
+    form = client.get(opened["Location"])
+    assert form.status_code == 200
+    question = survey_round.questions.get(position=1)
+    assert question.text in form.content.decode()
+
+
+def test_starting_the_demo_sends_no_survey_email(seeded):
+    rounds = SurveyRound.objects.count()
+    call_command(
+        "run_jobs",
+        job=["close_rounds", "open_rounds", "send_survey_emails"],
+        stdout=StringIO(),
+    )
+    assert SurveyRound.objects.count() == rounds
+    assert mail.outbox == []
+
+
+def test_seeded_on_a_day_when_every_round_is_open(seeded):
+    """Early in a month every alliance's round is open: all of them are emailed at seeding,
+    none is opened or emailed again when the demo starts."""
+    SurveyRound.objects.all().delete()
+    SurveySettings.objects.all().delete()
+    today = timezone.localdate()
+    fifth = date(today.year + today.month // 12, today.month % 12 + 1, 5)
+    later = timezone.make_aware(datetime.combine(fifth, time(15)))
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        seed_surveys()
+        still_open = SurveyRound.objects.filter(closed_at__isnull=True)
+        assert still_open.count() == surveyed().count() > 5
+        assert open_round().opens_at == later - timedelta(days=3, hours=6)
+        invitations = SurveyInvitation.objects.filter(round__in=still_open)
+        assert len(mail.outbox) >= invitations.count()
+        assert not invitations.filter(sent_at__isnull=True).exists()
+        emailed = len(mail.outbox)
+        call_command(
+            "run_jobs",
+            now=later.isoformat(),
+            job=["close_rounds", "open_rounds", "send_survey_emails"],
+            stdout=StringIO(),
+        )
+        assert len(mail.outbox) == emailed
+        assert SurveyRound.objects.filter(closed_at__isnull=True).count() == still_open.count()
