@@ -252,3 +252,26 @@ def test_an_off_cycle_round_stands_in_for_the_periods_scheduled_round(team, worl
     ]
     run_survey_jobs(at("2027-01-01", 10))
     assert SurveyRound.objects.filter(alliance=team, kind=RoundKind.SCHEDULED).count() == 1
+
+
+def test_no_referrer_pages_still_post_with_the_csrf_token_but_only_under_s(team, world):
+    """Browsers send "Origin: null" and no Referer from a no-referrer page; the survey form
+    must still work (over HTTPS too), on its CSRF token alone, and nowhere else."""
+    from django.test import Client
+
+    survey_round = survey_round_open(team)
+    run_job("send_survey_emails")
+    browser = Client(enforce_csrf_checks=True, HTTP_ORIGIN="null")
+    answer_url = browser.get(links_in(mail.outbox[0])[0], secure=True)["Location"]
+    form = browser.get(answer_url, secure=True)
+    token = form.context["csrf_token"]
+    data = {f"q{q.pk}": "5" if q.is_trust else "3" for q in survey_round.questions.all()}
+    assert browser.post(answer_url, data, secure=True).status_code == 403  # no token
+    sent = browser.post(answer_url, {**data, "csrfmiddlewaretoken": token}, secure=True)
+    assert sent.status_code == 302
+    assert Response.objects.count() == 1
+    browser.force_login(world.ada)
+    elsewhere = browser.post(
+        "/accounts/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+    )
+    assert elsewhere.status_code == 403  # Origin: null is refused outside /s/
