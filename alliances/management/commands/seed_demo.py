@@ -638,11 +638,12 @@ class GovernanceBuilder:
                 meeting=meeting,
                 created=meeting.held_on,
             )
-        # Done in answer to an alert or a health review: "you said, we did".
+        # Done in answer to an alert or a health review: "you said, we did". The second is
+        # recent, so the current survey round shows it to respondents.
         first = chance(self.alliance.name, "responses") % len(RESPONSE_ACTIONS)
         for k in range(2):
             source, title, details = RESPONSE_ACTIONS[(first + k) % len(RESPONSE_ACTIONS)]
-            due = self.end - timedelta(days=120 - k * 60)
+            due = self.end - timedelta(days=75 - k * 65)
             if due < self.start:
                 continue
             self._action(
