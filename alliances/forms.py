@@ -106,7 +106,12 @@ class PartnerInviteForm(forms.Form):
 class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
-        fields = ["name", "email", "function", "title", "is_active"]
+        fields = ["name", "email", "function", "title", "is_active", "takes_pulse"]
+        help_texts = {
+            "takes_pulse": "Invited to each pulse survey round while active. Someone who "
+            "unsubscribed from the survey emails stays unsubscribed whatever this says: only "
+            "they can sign up again, from the link in a survey email.",
+        }
 
     def validate_unique(self):
         """The service checks e-mail uniqueness within the alliance."""

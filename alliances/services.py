@@ -314,6 +314,11 @@ def contact_save(*, contact: Contact) -> Contact:
         duplicate = duplicate.exclude(pk=contact.pk)
     if duplicate.exists():
         raise ValidationError({"email": "This alliance already has a contact with this email."})
+    if contact.pk and contact.email_failed_at:
+        before = Contact.objects.filter(pk=contact.pk).values_list("email", flat=True).first()
+        if before is not None and before.lower() != contact.email:
+            # A corrected address gets tried again; unsubscribing stays the contact's own call.
+            contact.email_failed_at, contact.email_failure = None, ""
     contact.full_clean()
     contact.save()
     return contact

@@ -3,13 +3,22 @@ under the anonymity rules. Nothing here says who was invited or who answered."""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, IntegerField, OuterRef, Subquery
+from django.db.models import Avg, Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from alliances.models import ContactFunction, Side
+from alliances.models import Contact, ContactFunction, Side
 
 from .anonymity import MIN_CELL, hidden_cells, total_shown
-from .models import Answer, Corner, QuestionKind, Response, SurveyInvitation, SurveyRound
+from .models import (
+    Answer,
+    Corner,
+    Question,
+    QuestionKind,
+    Response,
+    SurveyInvitation,
+    SurveyRound,
+)
+from .services import PARTICIPANT
 
 POOL_MAX_ROUNDS = 3
 BENCHMARK_RATE = 80  # percent: the response rate a healthy alliance reaches
@@ -272,3 +281,87 @@ def _overall(survey_round: SurveyRound, responses: int) -> Cell:
         else:
             cell.scores[corner] = likert_score(mean)
     return cell
+
+
+# --- the managers' pages -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Responses against invitations for one group of a round."""
+
+    label: str
+    responded: int
+    invited: int
+
+    @property
+    def percent(self) -> int | None:
+        return rate(self.responded, self.invited)
+
+    @property
+    def meets_benchmark(self) -> bool:
+        return self.percent is not None and self.percent >= BENCHMARK_RATE
+
+
+def round_rates(survey_round: SurveyRound, alliance) -> list[Rate]:
+    """Everyone, then each side by its name, from a round annotated by ``with_counts``."""
+    return [
+        Rate("Everyone", survey_round.responded, survey_round.invited),
+        Rate(
+            alliance.party_name(Side.LEAD), survey_round.responded_lead, survey_round.invited_lead
+        ),
+        Rate(
+            alliance.party_name(Side.PARTNER),
+            survey_round.responded_partner,
+            survey_round.invited_partner,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Participation:
+    label: str
+    taking_part: int = 0
+    not_surveyed: int = 0
+    unsubscribed: int = 0
+    email_failed: int = 0
+
+
+def pulse_participation(*, scope, alliance) -> list[Participation]:
+    """Per side: how many active contacts are invited to rounds, and why the others are not.
+    One query."""
+    counts = {
+        row["side"]: row
+        for row in scope.rows(Contact.objects.filter(alliance=alliance, is_active=True))
+        .values("side")
+        .annotate(
+            taking_part=Count("pk", filter=PARTICIPANT),
+            not_surveyed=Count("pk", filter=Q(takes_pulse=False)),
+            unsubscribed=Count("pk", filter=Q(pulse_unsubscribed_at__isnull=False)),
+            email_failed=Count("pk", filter=Q(email_failed_at__isnull=False)),
+        )
+        .order_by()
+    }
+    return [
+        Participation(
+            alliance.party_name(side),
+            **{k: v for k, v in counts.get(side, {}).items() if k != "side"},
+        )
+        for side in Side.values
+    ]
+
+
+def failed_contacts(*, scope, alliance):
+    """Active contacts whose address failed for good, so managers can correct it."""
+    return scope.rows(
+        Contact.objects.filter(alliance=alliance, is_active=True, email_failed_at__isnull=False)
+    ).order_by("side", "name")
+
+
+def question_bank(*, scope):
+    """The organisation's items, each with how many rounds asked it. One query."""
+    return (
+        scope.rows(Question.objects.filter(organization=scope.organization))
+        .annotate(rounds=Count("asked"))
+        .order_by("corner", "pk")
+    )

@@ -241,7 +241,8 @@ def choose_questions(
     bank: list[Question], *, stage: int, last_asked: dict[int, datetime], round_times: list
 ) -> list[Question]:
     """Two items per corner: those that waited longest, stage-relevant ones counting as if
-    they had waited ``STAGE_PREFERENCE_ROUNDS`` rounds more.
+    they had waited ``STAGE_PREFERENCE_ROUNDS`` rounds more, and never the previous round's
+    pair again when the corner has a third item.
 
     ``last_asked`` maps question id → when this alliance last asked it, ``round_times`` are
     the opening moments of the alliance's recent rounds.
@@ -256,7 +257,14 @@ def choose_questions(
             waited = NEVER_ASKED if asked is None else sum(t >= asked for t in round_times)
             candidates.append(Candidate(question, waited, stage in question.stages))
         candidates.sort(key=lambda c: c.priority)
-        chosen.extend(c.question for c in candidates[:ITEMS_PER_CORNER])
+        picked = candidates[:ITEMS_PER_CORNER]
+        if all(c.rounds_since_asked == 1 for c in picked):
+            # The previous round's very pair: the stage preference outweighed the wait.
+            # Where the corner has another item, it takes the second place.
+            rest = [c for c in candidates[ITEMS_PER_CORNER:] if c.rounds_since_asked > 1]
+            if rest:
+                picked[-1] = rest[0]
+        chosen.extend(c.question for c in picked)
     return chosen
 
 
@@ -638,3 +646,93 @@ def parse_reminder_days(value: str, *, window_days: int) -> list[int]:
                 f"days after opening while it is open for {window_days} days."
             )
     return sorted(days)
+
+
+def _schedule_errors(
+    *, cadence: str, open_day: int | None, window_days: int | None
+) -> dict[str, str]:
+    errors = {}
+    if cadence and cadence not in Cadence.values:
+        errors["cadence"] = "Pick monthly, every two months or quarterly."
+    if open_day is not None and not 1 <= open_day <= 28:
+        errors["open_day"] = "Pick a day from 1 to 28, so every month has it."
+    if window_days is not None and not 2 <= window_days <= 28:
+        errors["window_days"] = "A round stays open from 2 to 28 days."
+    return errors
+
+
+def _reminder_errors(reminder_days, *, window_days: int) -> dict[str, list[str]]:
+    if not reminder_days:
+        return {}
+    try:
+        parse_reminder_days(", ".join(str(day) for day in reminder_days), window_days=window_days)
+    except ValidationError as error:
+        return {"reminder_days": error.messages}
+    return {}
+
+
+def survey_settings_save(
+    *,
+    alliance: Alliance,
+    user: User | None,
+    cadence: str,
+    open_day: int | None,
+    window_days: int | None,
+    reminder_days: list[int] | None,
+    paused: bool,
+) -> SurveySettings:
+    """One alliance's schedule. Empty values (``""``/None) follow the lead's defaults; an
+    open round keeps the reminder days it opened with."""
+    errors = _schedule_errors(cadence=cadence, open_day=open_day, window_days=window_days)
+    base = organization_schedule(alliance.lead_organization)
+    window = window_days or base.window_days
+    if "window_days" not in errors:
+        errors.update(_reminder_errors(reminder_days, window_days=window))
+        if reminder_days is None and any(day >= window for day in base.reminder_days):
+            days = ", ".join(str(day) for day in base.reminder_days)
+            errors["reminder_days"] = [
+                f"The default reminders ({days}) do not fit a round open for {window} days. "
+                "Set reminder days that do, or write “none”."
+            ]
+    if errors:
+        raise ValidationError(errors)
+    settings, _ = SurveySettings.objects.update_or_create(
+        alliance=alliance,
+        defaults={
+            "cadence": cadence,
+            "open_day": open_day,
+            "window_days": window_days,
+            "reminder_days": None if reminder_days is None else sorted(set(reminder_days)),
+            "paused": paused,
+            "updated_by": user,
+        },
+    )
+    return settings
+
+
+def survey_defaults_save(
+    *,
+    organization: Organization,
+    cadence: str,
+    open_day: int,
+    window_days: int,
+    reminder_days: list[int],
+) -> SurveyDefaults:
+    """The schedule of the alliances an organisation leads, where they set none of their own."""
+    errors = _schedule_errors(cadence=cadence, open_day=open_day, window_days=window_days)
+    if not cadence:
+        errors["cadence"] = "Pick how often rounds run."
+    if "window_days" not in errors:
+        errors.update(_reminder_errors(reminder_days, window_days=window_days))
+    if errors:
+        raise ValidationError(errors)
+    defaults, _ = SurveyDefaults.objects.update_or_create(
+        organization=organization,
+        defaults={
+            "cadence": cadence,
+            "open_day": open_day,
+            "window_days": window_days,
+            "reminder_days": sorted(set(reminder_days)),
+        },
+    )
+    return defaults

@@ -24,6 +24,8 @@ from alliances.models import (
     Role,
     TenantModel,
 )
+from surveys.models import Question
+from surveys.services import question_bank_ensure
 
 # Routes (exact, or a prefix when they end in "/") that carry no tenant in the URL.
 NOT_TENANT_SCOPED = {
@@ -49,6 +51,12 @@ def _first_pk(queryset) -> int:
     obj = queryset.order_by("pk").first()
     assert obj is not None, f"the walker's world has no {queryset.model.__name__} to aim at"
     return obj.pk
+
+
+def _question_bank(organization):
+    """The organisation's bank, which an organisation that leads no alliance gets on demand."""
+    question_bank_ensure(organization_ids={organization.pk})
+    return Question.objects.filter(organization=organization)
 
 
 # URL kwarg -> the id of an object of ``organization`` (within ``alliance`` where it applies).
@@ -80,6 +88,8 @@ VICTIM_IDS = {
     "risk": lambda organization, alliance: _first_pk(
         alliance.risks.filter(author_organization=organization, visibility="internal")
     ),
+    "round": lambda organization, alliance: _first_pk(alliance.survey_rounds.all()),
+    "question": lambda organization, alliance: _first_pk(_question_bank(organization)),
 }
 
 # A body most forms of the project would accept, so a missing tenant check would show as a write.
@@ -103,6 +113,13 @@ POST_BODY = {
     "role": "viewer",
     "stage": "1",
     "text": "Walker gate item",
+    "corner": "relational",
+    "stages": "1",
+    "cadence": "quarterly",
+    "open_day": "5",
+    "window_days": "10",
+    "reminder_days": "3, 7",
+    "paused": "on",
 }
 
 

@@ -21,6 +21,7 @@ ALLIANCE_TABS = [
     ("Overview", "alliance_detail", {"alliance_edit", "partner_fit", "stage_advance",
                                      "stage_back", "trigger_create", "trigger_fire"}),
     ("Contacts", "contact_list", {"contact_create", "contact_edit", "contact_import"}),
+    ("Surveys", "survey_rounds", {"survey_round", "survey_round_off_cycle", "survey_settings"}),
     ("Bodies and meetings", "governance_overview", {"governance_body", "governance_body_create",
                                                     "governance_body_edit", "meeting_create",
                                                     "meeting_edit"}),
