@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 
 from alliances.models import Contact, ContactFunction, Side
 
-from .anonymity import MIN_CELL, hidden_cells, total_shown
+from .anonymity import MIN_CELL, POOL_ROUNDS, hidden_cells, pooled_hidden_cells, total_shown
 from .models import (
     Answer,
     Corner,
@@ -20,7 +20,6 @@ from .models import (
 )
 from .services import PARTICIPANT
 
-POOL_MAX_ROUNDS = 3
 BENCHMARK_RATE = 80  # percent: the response rate a healthy alliance reaches
 
 
@@ -93,13 +92,14 @@ class Cell:
 class Breakdown:
     title: str
     cells: list[Cell]
-    pooled_over: list[SurveyRound]  # empty unless pooled
+    pooled_over: list[SurveyRound]  # empty unless pooled, oldest first
+    pool_pending: bool = False  # thin cells will show pooled when this round's block closes
 
     @property
     def pooled_label(self) -> str:
         if not self.pooled_over:
             return ""
-        first, last = self.pooled_over[-1], self.pooled_over[0]
+        first, last = self.pooled_over[0], self.pooled_over[-1]
         return f"Pooled over {len(self.pooled_over)} rounds ({first.label} to {last.label})"
 
 
@@ -130,8 +130,7 @@ def _cells(rounds: list[SurveyRound], dimension: str) -> dict[str, Cell]:
     return cells
 
 
-def _hide(cells: dict[str, Cell]) -> dict[str, Cell]:
-    hidden = hidden_cells({key: cell.responses for key, cell in cells.items()})
+def _hide(cells: dict[str, Cell], hidden: set[str]) -> dict[str, Cell]:
     for key, cell in cells.items():
         cell.hidden = key in hidden
         if cell.hidden:
@@ -139,25 +138,54 @@ def _hide(cells: dict[str, Cell]) -> dict[str, Cell]:
     return cells
 
 
-def breakdown(survey_round: SurveyRound, dimension: str, *, previous: list[SurveyRound]):
+def _counts(cells: dict[str, Cell]) -> dict[str, int]:
+    return {key: cell.responses for key, cell in cells.items()}
+
+
+def pool_block(survey_round: SurveyRound) -> tuple[list[SurveyRound], bool]:
+    """The fixed block of rounds (oldest first) the round's thin cells are pooled over, and
+    whether the block is complete: the round is its last and every round in it closed."""
+    rounds = list(
+        SurveyRound.objects.filter(alliance_id=survey_round.alliance_id).order_by("opens_at", "pk")
+    )
+    index = next(i for i, r in enumerate(rounds) if r.pk == survey_round.pk)
+    start = index - index % POOL_ROUNDS
+    block = rounds[start : start + POOL_ROUNDS]
+    complete = (
+        len(block) == POOL_ROUNDS
+        and block[-1].pk == survey_round.pk
+        and all(r.closed_at is not None for r in block)
+    )
+    return block, complete
+
+
+def breakdown(
+    survey_round: SurveyRound, dimension: str, *, block: list[SurveyRound], complete: bool
+) -> Breakdown:
     """The round's responses split by ``side`` or ``function`` under the anonymity rules.
 
-    Where the round alone would hide cells, the same split over the round and up to two
-    rounds before it (``previous``, newest first) is used when it hides fewer, labelled as
-    pooled.
+    Where the round alone hides cells and it completes its block of rounds, the split is
+    pooled over the block, labelled, if that hides fewer (see ``surveys.anonymity``).
     """
     title = "By side" if dimension == "side" else "By function"
-    cells = _hide(_cells([survey_round], dimension))
-    best = Breakdown(title, list(cells.values()), [])
-    hidden = sum(cell.hidden for cell in cells.values())
-    for extra in range(1, POOL_MAX_ROUNDS):
-        if not hidden or len(previous) < extra:
-            break
-        rounds = [survey_round, *previous[:extra]]
-        pooled = _hide(_cells(rounds, dimension))
-        pooled_hidden = sum(cell.hidden for cell in pooled.values())
-        if pooled_hidden < hidden:
-            best, hidden = Breakdown(title, list(pooled.values()), rounds), pooled_hidden
+    cells = _cells([survey_round], dimension)
+    hidden = hidden_cells(_counts(cells))
+    best = Breakdown(title, list(_hide(cells, hidden).values()), [])
+    if hidden and complete:
+        per_round: dict[int, dict[str, int]] = {r.pk: {} for r in block}
+        for round_id, key, n in (
+            Response.objects.filter(round__in=block)
+            .values_list("round_id", dimension)
+            .annotate(n=Count("pk"))
+            .order_by()
+        ):
+            per_round[round_id][key] = n
+        pooled = _cells(block, dimension)
+        pooled_hidden = pooled_hidden_cells(list(per_round.values()))
+        if len(pooled_hidden) < len(hidden):
+            best = Breakdown(title, list(_hide(pooled, pooled_hidden).values()), block)
+    elif hidden:
+        best.pool_pending = len(block) < POOL_ROUNDS or block[-1].pk != survey_round.pk
     order = [key for key, _ in (Side.choices if dimension == "side" else ContactFunction.choices)]
     best.cells.sort(key=lambda cell: order.index(cell.key) if cell.key in order else 99)
     return best
@@ -244,11 +272,7 @@ def round_results(survey_round: SurveyRound) -> RoundResults:
     responses = Response.objects.filter(round=survey_round).count()
     if not total_shown(responses):
         return RoundResults(survey_round, responses, False, None, [], None, None, [])
-    previous = list(
-        SurveyRound.objects.filter(
-            alliance_id=survey_round.alliance_id, opens_at__lt=survey_round.opens_at
-        ).order_by("-opens_at")[: POOL_MAX_ROUNDS - 1]
-    )
+    block, complete = pool_block(survey_round)
     overall = _overall(survey_round, responses)
     comments = list(
         Response.objects.filter(round=survey_round)
@@ -262,8 +286,8 @@ def round_results(survey_round: SurveyRound) -> RoundResults:
         shown=True,
         overall=overall,
         items=item_results(survey_round),
-        by_side=breakdown(survey_round, "side", previous=previous),
-        by_function=breakdown(survey_round, "function", previous=previous),
+        by_side=breakdown(survey_round, "side", block=block, complete=complete),
+        by_function=breakdown(survey_round, "function", block=block, complete=complete),
         comments=comments,
     )
 

@@ -258,15 +258,20 @@ def test_a_small_side_and_its_complement_are_hidden_but_everyone_shows(team, cli
     assert "by side,Contoso,,scores,not enough responses" in csv
 
 
-def test_breakdown_is_pooled_over_previous_rounds_when_that_helps(team, client_for, world):
-    earlier = run_round(team, days_ago=36, answering={Side.LEAD: 3, Side.PARTNER: 2})
-    latest = run_round(team, days_ago=5, answering={Side.LEAD: 3, Side.PARTNER: 1})
-    page = body(client_for(world.ada).get(url(team, f"{latest.pk}/")))
+def test_thin_breakdowns_wait_for_their_block_then_show_pooled(team, client_for, world):
+    first = run_round(team, days_ago=70, answering={Side.LEAD: 3, Side.PARTNER: 1})
+    second = run_round(team, days_ago=36, answering={Side.LEAD: 3, Side.PARTNER: 1})
+    page = body(client_for(world.ada).get(url(team, f"{second.pk}/")))
     by_side = page.split('id="bd-by-side"')[1].split("</section>")[0]
-    assert f"Pooled over 2 rounds ({earlier.label} to {latest.label})" in by_side
+    assert "not enough responses" in by_side
+    assert "when the third round of this block closes" in by_side
+    third = run_round(team, days_ago=5, answering={Side.LEAD: 4, Side.PARTNER: 1})
+    page = body(client_for(world.ada).get(url(team, f"{third.pk}/")))
+    by_side = page.split('id="bd-by-side"')[1].split("</section>")[0]
+    assert f"Pooled over 3 rounds ({first.label} to {third.label})" in by_side
     assert "not enough responses" not in by_side
-    csv = body(client_for(world.ada).get(url(team, f"{latest.pk}/results.csv")))
-    assert "Pooled over 2 rounds" in csv
+    csv = body(client_for(world.ada).get(url(team, f"{third.pk}/results.csv")))
+    assert "Pooled over 3 rounds" in csv
 
 
 def test_both_sides_see_the_same_results(team, client_for, world):
