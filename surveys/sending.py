@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 LEASE = timedelta(minutes=15)
-# After a failed send: wait 2, 4, 8, 16, 32 minutes; then the address counts as failed.
+# After a failed send: wait 2, 4, 8, 16, 32 minutes; then the address counts as failed. An
+# unreachable server, or a lost connection for the messages not yet tried, counts against
+# no address: they just wait BACKOFF_BASE.
 BACKOFF_BASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 6
 # A reminder never follows the previous email within this long.
@@ -45,6 +47,11 @@ class SendResult:
     failed: list[int] = field(default_factory=list)  # will be retried
     gave_up: list[int] = field(default_factory=list)  # failed for good
     more: bool = False  # the batch was full: more may be due
+    retry_at: datetime | None = None  # when the first of ``failed`` is due again
+
+    def retry_later(self, invitation_id: int, at: datetime) -> None:
+        self.failed.append(invitation_id)
+        self.retry_at = at if self.retry_at is None else min(self.retry_at, at)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -85,10 +92,16 @@ def _claim(now: datetime, round_ids, batch_size: int) -> tuple[str, int]:
     )
     if not batch:
         return run, 0
-    # The lease condition is repeated here: of two runs that read the same batch, the
-    # second's UPDATE finds the rows already leased and claims nothing.
+    # The conditions are repeated here: of two runs that read the same batch, the second's
+    # UPDATE finds the rows leased, or already sent and released (next email not due),
+    # and claims nothing.
     claimed = (
-        SurveyInvitation.objects.filter(pk__in=batch, responded_on__isnull=True)
+        SurveyInvitation.objects.filter(
+            pk__in=batch,
+            next_email_at__lte=now,
+            responded_on__isnull=True,
+            failed_at__isnull=True,
+        )
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .update(claimed_until=now + LEASE, claimed_by=run)
     )
@@ -100,6 +113,14 @@ def _asker(alliance, managers: dict) -> str:
     manager = managers.get(alliance.pk)
     lead = alliance.lead_organization.name
     return f"{manager.name}, alliance manager at {lead}" if manager else f"The team at {lead}"
+
+
+def _is_connection_lost(error: Exception) -> bool:
+    """The connection to the server broke (as opposed to the server answering about this
+    message). ``smtplib.SMTPException`` subclasses ``OSError``, so it is told apart."""
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
 def _is_permanent(error: Exception) -> bool:
@@ -171,7 +192,7 @@ def survey_emails_send(
     except Exception as error:
         log.warning("cannot reach the mail server (%s); survey emails will be retried", error)
         for invitation in invitations:
-            _failed(invitation, error, now=now, result=result, permanent=False)
+            _postponed(invitation, error, now=now, result=result)
         return result
     try:
         for invitation in invitations:
@@ -182,11 +203,12 @@ def survey_emails_send(
                 connection.send_messages([message])
             except Exception as error:
                 _failed(invitation, error, now=now, result=result, permanent=_is_permanent(error))
-                if isinstance(error, (smtplib.SMTPServerDisconnected, OSError)):
-                    # The connection is gone: the rest of the batch waits for the retry.
-                    rest = invitations[invitations.index(invitation) + 1 :]
-                    for other in rest:
-                        _failed(other, error, now=now, result=result, permanent=False)
+                if _is_connection_lost(error):
+                    # This message may be the cause, so it counts an attempt (a message that
+                    # always breaks the line backs off and stops blocking the others); the
+                    # rest of the batch was never tried and just waits.
+                    for other in invitations[invitations.index(invitation) + 1 :]:
+                        _postponed(other, error, now=now, result=result)
                     break
                 continue
             _sent(invitation, now=now)
@@ -269,4 +291,16 @@ def _failed(invitation, error: Exception, *, now: datetime, result: SendResult, 
             next_email_at=now + backoff(attempts),
             claimed_until=None,
         )
-        result.failed.append(invitation.pk)
+        result.retry_later(invitation.pk, now + backoff(attempts))
+
+
+def _postponed(invitation, error: Exception, *, now: datetime, result: SendResult):
+    """The mail server could not be reached or dropped the line: try again shortly. Not
+    counted as an attempt, since it says nothing about the address; however long the
+    outage, nobody's address is marked failed for it (the round's close ends the tries)."""
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(
+        last_error=f"{type(error).__name__}: {error}"[:300],
+        next_email_at=now + BACKOFF_BASE,
+        claimed_until=None,
+    )
+    result.retry_later(invitation.pk, now + BACKOFF_BASE)

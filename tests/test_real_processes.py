@@ -5,6 +5,8 @@ gunicorn's /healthz reports the database, the broker and that heartbeat. Runs in
 (CONCORD_REQUIRE_SERVICES=1); skipped where PostgreSQL and Redis are not configured.
 """
 
+import email
+import email.policy
 import json
 import os
 import socket
@@ -55,6 +57,31 @@ def start(stack: ExitStack, name: str, args: list[str], env: dict, logs: Path):
     return process
 
 
+def process_env(tmp_path: Path, **extra: str) -> dict:
+    """The environment of a real process: production settings on the test's database and
+    Redis, work files under ``tmp_path``."""
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "test-secret-key-for-real-process-test-0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.REDIS_URL,
+        "CONCORD_TICK_SECONDS": "1",
+        "CONCORD_VAR_DIR": str(tmp_path / "var"),
+        **extra,
+    }
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    env.pop("EMAIL_HOST", None)
+    return env
+
+
+def worker_args() -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-l", "INFO"]
+
+
 def get_json(url: str) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
@@ -68,19 +95,7 @@ def get_json(url: str) -> tuple[int, dict]:
 def test_healthz_reports_heartbeat_run_by_beat_through_worker(tmp_path):
     need_services()
     port = free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "test-secret-key-for-real-process-test-0123456789",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.REDIS_URL,
-        "CONCORD_TICK_SECONDS": "1",
-        "CONCORD_VAR_DIR": str(tmp_path / "var"),
-    }
-    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    env = process_env(tmp_path)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
@@ -95,13 +110,7 @@ def test_healthz_reports_heartbeat_run_by_beat_through_worker(tmp_path):
             env,
             tmp_path,
         )
-        start(
-            stack,
-            "worker",
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-l", "INFO"],
-            env,
-            tmp_path,
-        )
+        start(stack, "worker", worker_args(), env, tmp_path)
         start(
             stack,
             "beat",
@@ -144,3 +153,42 @@ def test_healthz_reports_heartbeat_run_by_beat_through_worker(tmp_path):
             assert page.status == 200
             assert "Sign in to Concord" in html
             assert "Content-Security-Policy" in page.headers
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_worker_sends_the_invitations_of_a_newly_opened_round(world, settings, tmp_path):
+    """Opening a round enqueues ``send_survey_emails`` on commit; a real worker process
+    picks it up from Redis and writes each participant's invitation to its outbox."""
+    need_services()
+    from surveys.models import SurveyInvitation
+    from surveys.tasks import send_survey_emails
+    from tests.factories import ContactFactory, survey_round_open
+
+    outbox = tmp_path / "outbox"
+    env = process_env(tmp_path, EMAIL_FILE_PATH=str(outbox), SITE_URL="http://127.0.0.1")
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # this process only enqueues
+    send_survey_emails.app.control.purge()  # nothing left over from an earlier run
+    alliance = world.shared
+    ContactFactory.create_batch(3, alliance=alliance)
+    with ExitStack() as stack:
+        start(stack, "worker", worker_args(), env, tmp_path)
+        survey_round = survey_round_open(alliance)
+        invitations = SurveyInvitation.objects.filter(round=survey_round)
+        expected = set(invitations.values_list("contact__email", flat=True))
+        assert len(expected) == 5
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and invitations.filter(sent_at__isnull=True).exists():
+            time.sleep(0.5)
+        logs = {p.name: p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log")}
+        assert not invitations.filter(sent_at__isnull=True).exists(), logs
+    messages = [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(outbox.glob("*.eml"))
+    ]
+    assert sorted(str(m["to"]) for m in messages) == sorted(expected)
+    for message in messages:
+        assert alliance.name in str(message["subject"])
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        assert "http://127.0.0.1/s/" in body
+    assert all(i.last_emailed_at and i.attempts == 0 for i in invitations)
