@@ -304,6 +304,7 @@ class RoundPlan:
     reminder_days: tuple[int, ...]
     reason: str = ""
     opened_by: User | None = None
+    stage: int | None = None  # the alliance's stage when it opens (default: its stage now)
 
 
 def _surveyable_alliances():
@@ -374,9 +375,10 @@ def rounds_due(*, now: datetime) -> list[RoundPlan]:
     ]
 
 
-def rounds_open(plans: list[RoundPlan], *, now: datetime) -> list[SurveyRound]:
+def rounds_open(plans: list[RoundPlan], *, now: datetime, send: bool = True) -> list[SurveyRound]:
     """Insert the planned rounds with their frozen questions and invitations; return the
-    rounds this call created (others were opened meanwhile by someone else)."""
+    rounds this call created (others were opened meanwhile by someone else). With ``send``
+    a worker is asked to email the invitations as soon as the transaction commits."""
     if not plans:
         return []
     run = secrets.token_hex(16)
@@ -390,7 +392,7 @@ def rounds_open(plans: list[RoundPlan], *, now: datetime) -> list[SurveyRound]:
                     kind=plan.kind,
                     period_start=plan.period_start,
                     period_end=plan.period_end,
-                    stage=plan.alliance.stage,
+                    stage=plan.stage or plan.alliance.stage,
                     opens_at=plan.opens_at,
                     closes_at=plan.closes_at,
                     reminder_days=sorted(plan.reminder_days),
@@ -454,7 +456,8 @@ def rounds_open(plans: list[RoundPlan], *, now: datetime) -> list[SurveyRound]:
             ],
             ignore_conflicts=True,
         )
-        transaction.on_commit(lambda: _enqueue_sending([r.pk for r in rounds]))
+        if send:
+            transaction.on_commit(lambda: _enqueue_sending([r.pk for r in rounds]))
     log.info("opened %d survey round(s)", len(rounds))
     return rounds
 
