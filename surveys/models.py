@@ -268,7 +268,20 @@ class RoundQuestion(models.Model):
         return self.kind == QuestionKind.TRUST
 
 
-class SurveyInvitation(TenantModel):
+class RoundOwned(TenantModel):
+    """A row of a round (an invitation, a response): both parties of its alliance see it."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def tenant_filter(cls, organization):
+        return Q(round__alliance__lead_organization=organization) | Q(
+            round__alliance__partner_organization=organization
+        )
+
+
+class SurveyInvitation(RoundOwned):
     """One participant of one round: which emails went out, and whether it has been used.
 
     The emailed links are ``SurveyLink`` rows (one per email, only their hashes stored).
@@ -316,12 +329,6 @@ class SurveyInvitation(TenantModel):
     def __str__(self):
         return f"Invitation to {self.round}"
 
-    @classmethod
-    def tenant_filter(cls, organization):
-        return Q(round__alliance__lead_organization=organization) | Q(
-            round__alliance__partner_organization=organization
-        )
-
 
 class LinkPurpose(models.TextChoices):
     INVITATION = "invitation", "Invitation"
@@ -341,7 +348,7 @@ class SurveyLink(models.Model):
         return f"{self.get_purpose_display()} link"
 
 
-class Response(TenantModel):
+class Response(RoundOwned):
     """One person's answers to one round, without anything that identifies them.
 
     The primary key is random so that not even row order hints at who answered when.
@@ -360,12 +367,6 @@ class Response(TenantModel):
 
     def __str__(self):
         return f"Response to {self.round}"
-
-    @classmethod
-    def tenant_filter(cls, organization):
-        return Q(round__alliance__lead_organization=organization) | Q(
-            round__alliance__partner_organization=organization
-        )
 
 
 class Answer(models.Model):

@@ -110,9 +110,9 @@ def alliance_schedule(alliance: Alliance) -> Schedule:
     )
 
 
-def alliance_paused(alliance: Alliance) -> bool:
-    own = _loaded_or_none(alliance, "survey_settings")
-    return bool(own and own.paused)
+def alliance_settings(alliance: Alliance) -> SurveySettings | None:
+    """The alliance's own survey settings, if it has any."""
+    return _loaded_or_none(alliance, "survey_settings")
 
 
 def _add_months(day: date, months: int) -> date:

@@ -30,7 +30,7 @@ from ..manage_forms import (
     SurveySettingsForm,
     reminder_text,
 )
-from ..models import Cadence, Corner, Question, SurveyRound, SurveySettings
+from ..models import Cadence, Corner, Question, SurveyRound
 
 PERIOD_WORDS = {
     Cadence.MONTHLY: "each month",
@@ -60,13 +60,6 @@ def schedule_in_words(schedule: services.Schedule) -> str:
     )
 
 
-def _own_settings(alliance) -> SurveySettings | None:
-    try:
-        return alliance.survey_settings
-    except SurveySettings.DoesNotExist:
-        return None
-
-
 # --- an alliance's rounds ------------------------------------------------------------------------
 
 
@@ -76,7 +69,7 @@ def survey_rounds(request, here):
     now = timezone.now()
     rounds = list(selectors.rounds_for(scope=here.scope, alliance=alliance))
     schedule = services.alliance_schedule(alliance)
-    own = _own_settings(alliance)
+    own = services.alliance_settings(alliance)
     running = not (alliance.is_archived or alliance.is_closed)
     participation = selectors.pulse_participation(scope=here.scope, alliance=alliance)
     next_round = None
@@ -249,7 +242,7 @@ def survey_round_export(request, here, round):
 def survey_settings(request, here):
     here.require_settings()
     alliance = here.alliance
-    own = _own_settings(alliance)
+    own = services.alliance_settings(alliance)
     defaults = services.organization_schedule(alliance.lead_organization)
     initial = {}
     if own is not None:

@@ -10,10 +10,11 @@ live alliance past formation that has no governance body yet gets it, dated over
 months, from ``GOVERNANCE`` in ``demo_data.py``. Attendance and small date shifts come from a
 hash of stable names (``chance``), so every run on every machine gives the same demo.
 
-Pulse surveys are the last step: every running alliance without rounds gets its last 24 monthly
-rounds, opened, answered and closed through the survey services at the moments they were due,
-answering as ``STORIES`` in ``demo_surveys.py`` says (healthy, declining, a perception gap, a
-poor response rate). One alliance's round is open today, its emails really sent to the outbox.
+Pulse surveys are the last step (``demo_survey_history.py``): every running alliance without
+rounds gets its last 24 monthly rounds, opened, answered and closed through the survey services
+at the moments they were due, answering as ``STORIES`` in ``demo_surveys.py`` says (healthy,
+declining, a perception gap, a poor response rate). One alliance's round is open today, its
+emails really sent to the outbox.
 
 To extend the demo, add rows to the tables in ``alliances/demo_data.py`` (``PEOPLE``,
 ``DEMO_USERS``, ``ALLIANCES``, ``GOVERNANCE``) and ``alliances/demo_surveys.py``, or a new
