@@ -1,0 +1,3 @@
+"""Balanced-scorecard KPIs: definitions per alliance and monthly values."""
+
+__all__: list[str] = []
