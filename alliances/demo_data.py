@@ -991,8 +991,9 @@ ALLIANCES = [
             "The common data model changes only through the ecosystem council. Partners are "
             "treated alike. Commercial terms stay between each partner and Contoso.",
         ),
-        lead_contacts=("rhea", "ben", "hiro"),
-        partner_contacts=("ada", "dev", "tomas"),
+        # Five a side, so each side's view of the perception gap has enough answers to show.
+        lead_contacts=("rhea", "ben", "hiro", "kwame", "julia"),
+        partner_contacts=("ada", "dev", "tomas", "priya", "lena"),
         fit="4444343",
         triggers=(
             Trigger(

@@ -268,3 +268,32 @@ def answer_rounds(opened: list[SurveyRound], builders: dict, *, now: datetime) -
             builder.answer_so_far(survey_round)
             still_open += 1
     return still_open
+
+
+def replay_health(*, now: datetime) -> int:
+    """Score every closed round, then run the threshold check at each moment rounds closed,
+    in order, as the jobs would have (without emails): lights, alerts, review actions and
+    escalations appear with the dates they would have had. The review action of an alert
+    that has since resolved itself is marked done when it resolved, as the teams would have.
+    Returns how many alerts were raised."""
+    from governance.models import ActionItem, ActionStatus
+    from scorecards.alerts import threshold_check
+    from scorecards.models import Alert, AlertStatus
+    from scorecards.scoring import scores_recompute
+
+    scores_recompute(now=now)
+    closing: dict[datetime, list[int]] = {}
+    for pk, closed_at in (
+        SurveyRound.objects.filter(closed_at__isnull=False, closed_at__lte=now)
+        .order_by("closed_at")
+        .values_list("pk", "closed_at")
+    ):
+        closing.setdefault(closed_at, []).append(pk)
+    raised = 0
+    for moment, round_ids in closing.items():
+        raised += len(threshold_check(now=moment, round_ids=round_ids, notify=False).raised)
+    for alert in Alert.objects.filter(status=AlertStatus.RESOLVED, action__isnull=False):
+        ActionItem.objects.filter(pk=alert.action_id).update(
+            status=ActionStatus.DONE, completed_at=alert.resolved_at
+        )
+    return raised

@@ -42,6 +42,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("close_rounds", "surveys.jobs.close_rounds"),
     PeriodicJob("open_rounds", "surveys.jobs.open_rounds"),
     PeriodicJob("send_survey_emails", "surveys.jobs.send_survey_emails"),
+    PeriodicJob("score_closed_rounds", "scorecards.jobs.score_closed_rounds"),
+    PeriodicJob("daily_threshold_check", "scorecards.jobs.daily_threshold_check"),
 ]
 
 

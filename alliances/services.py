@@ -439,8 +439,9 @@ class TriggerFired:
 TRIGGER_REVIEW_DAYS = 14
 
 
-def _trigger_action_owner(alliance: Alliance, side: str) -> Contact | None:
-    """The firing side's alliance manager, else its executive sponsor, else anyone active."""
+def review_owner(alliance: Alliance, side: str) -> Contact | None:
+    """Who owns a review action for one side: its alliance manager, else its executive
+    sponsor, else anyone active."""
     contacts = list(alliance.contacts.filter(side=side, is_active=True).order_by("name", "pk"))
     for function in (ContactFunction.ALLIANCE_MANAGER, ContactFunction.EXECUTIVE_SPONSOR):
         for contact in contacts:
@@ -491,7 +492,7 @@ def trigger_fire(
         organization=organization,
         now=now,
     )
-    owner = _trigger_action_owner(alliance, side)
+    owner = review_owner(alliance, side)
     action = None
     if owner is not None:
         today = timezone.localdate(now)

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from governance import urls as governance_urls
+from scorecards import urls as scorecard_urls
 from surveys import urls as survey_urls
 
 from . import account_views, ops_views, views
@@ -25,6 +26,7 @@ alliance_patterns = [
     path("journal/", views.journal_add, name="journal_add"),
     *governance_urls.alliance_patterns,
     *survey_urls.alliance_patterns,
+    *scorecard_urls.alliance_patterns,
 ]
 
 org_patterns = [
@@ -45,6 +47,7 @@ org_patterns = [
     ),
     *governance_urls.org_patterns,
     *survey_urls.org_patterns,
+    *scorecard_urls.org_patterns,
 ]
 
 urlpatterns = [

@@ -12,4 +12,7 @@ DEFAULT_DECISION_RIGHTS = [
      Rung.STEERING_COMMITTEE),
     ("Delivery trade-offs", "Delivery leads", JointApproval.SOMETIMES, "Working team", 5,
      Rung.ALLIANCE_MANAGERS),
+    # Where a corner red two rounds running is escalated (the health check's row).
+    ("Alliance health warnings", "Alliance managers", JointApproval.YES, "Operational council",
+     10, Rung.ALLIANCE_MANAGERS),
 ]  # fmt: skip

@@ -66,3 +66,72 @@ class AlertNoticeAdmin(ReadOnlyAdmin):
     @admin.display(description="lead organisation")
     def lead_organization(self, obj):
         return obj.alert.alliance.lead_organization
+
+
+@admin.register(models.HealthReview)
+class HealthReviewAdmin(AllianceOwnedAdmin):
+    list_display = ["title", "kind", "started_on", "completed_on", "alliance", "lead_organization"]
+    list_filter = ["kind"]
+    search_fields = [*AllianceOwnedAdmin.search_fields, "title"]
+
+
+@admin.register(models.ReviewInterview)
+class ReviewInterviewAdmin(AllianceOwnedAdmin):
+    list_display = [
+        "review", "function", "side", "held_on", "visibility", "author_organization", "alliance",
+    ]  # fmt: skip
+    list_filter = ["function", "side", "visibility"]
+    search_fields = [*AllianceOwnedAdmin.search_fields, "review__title", "themes"]
+    list_select_related = [*ALLIANCE_TENANT, "review", "author_organization"]
+
+
+class ReviewPartAdmin(admin.ModelAdmin):
+    """A part of a review: its tenant is the review's alliance."""
+
+    search_fields = ["review__title", "review__alliance__lead_organization__name"]
+    list_select_related = ["review__alliance__lead_organization"]
+
+    @admin.display(description="lead organisation")
+    def lead_organization(self, obj):
+        return obj.review.alliance.lead_organization
+
+
+@admin.register(models.ReviewSynthesis)
+class ReviewSynthesisAdmin(ReviewPartAdmin):
+    list_display = ["review", "corner", "rating", "lead_organization"]
+    list_filter = ["corner", "rating"]
+
+
+@admin.register(models.ReviewRecommendation)
+class ReviewRecommendationAdmin(ReviewPartAdmin):
+    list_display = ["review", "action", "created_at", "lead_organization"]
+    list_select_related = [*ReviewPartAdmin.list_select_related, "action"]
+    raw_id_fields = ["review", "action"]
+
+
+@admin.register(models.Kpi)
+class KpiAdmin(AllianceOwnedAdmin):
+    list_display = [
+        "name",
+        "group",
+        "source",
+        "unit",
+        "direction",
+        "archived_at",
+        "alliance",
+        "lead_organization",
+    ]
+    list_filter = ["group", "source", "unit"]
+    search_fields = [*AllianceOwnedAdmin.search_fields, "name"]
+
+
+@admin.register(models.KpiValue)
+class KpiValueAdmin(admin.ModelAdmin):
+    list_display = ["kpi", "month", "value", "entered_by", "entered_at", "lead_organization"]
+    search_fields = ["kpi__name", "kpi__alliance__name", "kpi__alliance__lead_organization__name"]
+    list_select_related = ["kpi__alliance__lead_organization", "entered_by"]
+    raw_id_fields = ["kpi", "entered_by"]
+
+    @admin.display(description="lead organisation")
+    def lead_organization(self, obj):
+        return obj.kpi.alliance.lead_organization

@@ -10,6 +10,7 @@ from django.urls import resolve, reverse
 
 from alliances.models import Side
 from governance import services as gov
+from governance.defaults import DEFAULT_DECISION_RIGHTS
 from governance.models import (
     Decision,
     DecisionRight,
@@ -353,7 +354,7 @@ def test_an_empty_matrix_offers_the_default_rows(world, client_for):
     client = client_for(world.ada)
     assert "Add the default rows" in client.get(url(alliance, "decision_rights")).content.decode()
     assert client.post(url(alliance, "decision_rights_seed")).status_code == 302
-    assert alliance.decision_rights.count() == 4
+    assert alliance.decision_rights.count() == len(DEFAULT_DECISION_RIGHTS)
     assert client.get(url(alliance, "decision_rights_seed")).status_code == 405
 
 
@@ -373,7 +374,7 @@ def test_bad_decision_right_input_is_a_field_error(world, client_for, data, mess
     response = client_for(world.ada).post(url(world.shared, "decision_right_create"), data)
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert world.shared.decision_rights.count() == 4
+    assert world.shared.decision_rights.count() == len(DEFAULT_DECISION_RIGHTS)
 
 
 # --- decision log ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from alliances import services as alliance_services
 from alliances.models import ContactFunction, Side, Stage, Visibility
 from alliances.tenancy import scope_for
 from governance import selectors, services
+from governance.defaults import DEFAULT_DECISION_RIGHTS
 from governance.models import (
     ActionItem,
     ActionStatus,
@@ -182,7 +183,8 @@ def test_entering_governance_gives_the_default_matrix_once(world):
     )
     rows = {r.decision_type: r for r in alliance.decision_rights.all()}
     assert set(rows) == {
-        "Roadmap changes", "Commercial terms", "Data sharing", "Delivery trade-offs"
+        "Roadmap changes", "Commercial terms", "Data sharing", "Delivery trade-offs",
+        "Alliance health warnings",
     }  # fmt: skip
     assert (rows["Roadmap changes"].sla_days, rows["Roadmap changes"].escalation_rung) == (
         10,
@@ -190,7 +192,7 @@ def test_entering_governance_gives_the_default_matrix_once(world):
     )
     assert rows["Delivery trade-offs"].escalation_rung == Rung.ALLIANCE_MANAGERS
     assert services.decision_rights_seed(alliance=alliance) == 0
-    assert alliance.decision_rights.count() == 4
+    assert alliance.decision_rights.count() == len(DEFAULT_DECISION_RIGHTS)
 
 
 def test_decision_rights_are_validated_and_every_change_is_kept(world):

@@ -59,6 +59,33 @@ def _question_bank(organization):
     return Question.objects.filter(organization=organization)
 
 
+def _kpis(alliance):
+    """The alliance's KPIs, which an alliance without any gets from the suggested scorecard."""
+    from scorecards.kpis import kpi_defaults_seed
+
+    if not alliance.kpis.exists():
+        kpi_defaults_seed(alliance=alliance)
+    return alliance.kpis.filter(source="manual")
+
+
+def _alerts(alliance):
+    """The alliance's alerts, which an alliance without any gets one of."""
+    from datetime import date
+
+    from scorecards.models import Alert
+
+    if not Alert.objects.filter(alliance=alliance).exists():
+        Alert.objects.create(
+            alliance=alliance,
+            metric="relational",
+            period_start=date(2026, 1, 1),
+            kind="red",
+            to_color="red",
+            reason=f"{alliance} relational trust turned red.",
+        )
+    return Alert.objects.filter(alliance=alliance)
+
+
 # URL kwarg -> the id of an object of ``organization`` (within ``alliance`` where it applies).
 # The rightful user's requests use these ids as they are; an attacker's use them against him.
 VICTIM_IDS = {
@@ -90,6 +117,12 @@ VICTIM_IDS = {
     ),
     "round": lambda organization, alliance: _first_pk(alliance.survey_rounds.all()),
     "question": lambda organization, alliance: _first_pk(_question_bank(organization)),
+    "kpi": lambda organization, alliance: _first_pk(_kpis(alliance)),
+    "review": lambda organization, alliance: _first_pk(alliance.health_reviews.all()),
+    "interview": lambda organization, alliance: _first_pk(
+        alliance.review_interviews.filter(author_organization=organization, visibility="internal")
+    ),
+    "alert": lambda organization, alliance: _first_pk(_alerts(alliance)),
 }
 
 # A body most forms of the project would accept, so a missing tenant check would show as a write.
@@ -120,6 +153,25 @@ POST_BODY = {
     "window_days": "10",
     "reminder_days": "3, 7",
     "paused": "on",
+    "group": "value",
+    "source": "manual",
+    "unit": "count",
+    "direction": "higher",
+    "green_from": "10",
+    "red_below": "5",
+    "month": "2026-01",
+    "value": "3",
+    "title": "Walker review",
+    "kind": "annual",
+    "scope": "Walker scope",
+    "started_on": "2026-01-05",
+    "side": "lead",
+    "held_on": "2026-01-06",
+    "themes": "walker",
+    "notes": "Walker notes",
+    "due_on": "2099-01-01",
+    "green_from_all": "60",
+    "red_below_all": "40",
 }
 
 
@@ -185,8 +237,33 @@ def send(client, method: str, url: str):
             transaction.set_rollback(True)
 
 
+def _add_health_review(alliance) -> None:
+    """A review with a shared and an internal interview of each side."""
+    from datetime import date
+
+    from scorecards.models import HealthReview, ReviewInterview
+
+    review = HealthReview.objects.create(
+        alliance=alliance, title=f"{alliance} review", scope="All", started_on=date(2026, 1, 5)
+    )
+    for organization in (alliance.lead_organization, alliance.partner_organization):
+        for visibility in ("shared", "internal"):
+            ReviewInterview.objects.create(
+                alliance=alliance,
+                review=review,
+                author_organization=organization,
+                visibility=visibility,
+                function="sales",
+                side="lead",
+                held_on=date(2026, 1, 6),
+                notes=f"{organization} {visibility} interview",
+            )
+
+
 @pytest.fixture
 def walker_world(world):
+    for alliance in (world.shared, world.litware, world.fabrikam_alliance):
+        _add_health_review(alliance)
     for organization, admin in (
         (world.northwind, world.ada),
         (world.contoso, world.ben),

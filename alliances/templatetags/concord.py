@@ -20,8 +20,10 @@ def stage_steps(current: int, compact: bool = False):
 ALLIANCE_TABS = [
     ("Overview", "alliance_detail", {"alliance_edit", "partner_fit", "stage_advance",
                                      "stage_back", "trigger_create", "trigger_fire"}),
+    ("Health", "alliance_health", {"health_thresholds", "alert_resolve"}),
     ("Contacts", "contact_list", {"contact_create", "contact_edit", "contact_import"}),
     ("Surveys", "survey_rounds", {"survey_round", "survey_round_off_cycle", "survey_settings"}),
+    ("Scorecard", "kpi_board", {"kpi_create", "kpi_edit", "kpi_values", "kpi_values_import"}),
     ("Bodies and meetings", "governance_overview", {"governance_body", "governance_body_create",
                                                     "governance_body_edit", "meeting_create",
                                                     "meeting_edit"}),
@@ -30,6 +32,9 @@ ALLIANCE_TABS = [
     ("Escalations", "escalation_list", {"escalation_create", "escalation_resolve"}),
     ("Actions", "action_list", {"action_create", "action_edit"}),
     ("Risks", "risk_list", {"risk_create", "risk_edit"}),
+    ("Health reviews", "review_list", {"review_create", "review_detail", "review_edit",
+                                       "review_complete", "interview_create", "interview_edit",
+                                       "synthesis_edit", "recommendation_create"}),
     ("Calendar", "alliance_calendar", set()),
 ]  # fmt: skip
 

@@ -228,6 +228,7 @@ class Light(AllianceOwned):
 class AlertKind(models.TextChoices):
     RED = "red", "Turned red"
     DECLINE = "decline", "Significant decline"
+    ESCALATED = "escalated", "Red two rounds running: escalated"
     RENEWAL = "renewal", "Renewal or exit review recommended"
 
 

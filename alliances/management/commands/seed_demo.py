@@ -49,7 +49,7 @@ from alliances.demo_data import (
     Person,
     email_of,
 )
-from alliances.demo_survey_history import seed_surveys
+from alliances.demo_survey_history import replay_health, seed_surveys
 from alliances.models import (
     AdaptationTrigger,
     Alliance,
@@ -752,6 +752,7 @@ class Command(BaseCommand):
             alliances = seed_alliances(organizations, users)
             governed = seed_governance()
             surveyed, open_rounds = seed_surveys()
+            alerts = replay_health(now=timezone.now()) if surveyed else 0
         if alliances:
             self.stdout.write(f"Added {len(alliances)} demo alliances.")
         else:
@@ -763,6 +764,7 @@ class Command(BaseCommand):
                 f"Added pulse-survey history to {surveyed} alliance(s); {open_rounds} round(s) "
                 "open now, their links in the outbox."
             )
+            self.stdout.write(f"Replayed the health checks of that history: {alerts} alert(s).")
         self.print_logins()
 
     def print_logins(self) -> None:

@@ -1,0 +1,2 @@
+"""Scorecard pages, one module per area: kpis.py (the balanced scorecard) and reviews.py
+(health reviews)."""
