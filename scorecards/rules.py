@@ -59,15 +59,22 @@ class ThresholdBook:
             self.rows[(*key, row.stage)] = Thresholds(row.green_from, row.red_below)
 
     def for_alliance(self, alliance: Alliance, stage: int) -> Thresholds:
-        for key in (
-            ("alliance", alliance.pk, stage),
-            ("alliance", alliance.pk, None),
-            ("org", alliance.lead_organization_id, stage),
-            ("org", alliance.lead_organization_id, None),
-        ):
-            if key in self.rows:
-                return self.rows[key]
-        return DEFAULT_THRESHOLDS
+        return threshold_lookup(self.rows, alliance, stage)[0]
+
+
+def threshold_lookup(rows: dict, alliance: Alliance, stage: int) -> tuple[Thresholds, str]:
+    """The thresholds that apply to ``alliance`` at ``stage`` among ``rows`` (a
+    ``ThresholdBook``'s), and the level that set them: "alliance_stage", "alliance",
+    "organization_stage", "organization" or "default"."""
+    for level, key in (
+        ("alliance_stage", ("alliance", alliance.pk, stage)),
+        ("alliance", ("alliance", alliance.pk, None)),
+        ("organization_stage", ("org", alliance.lead_organization_id, stage)),
+        ("organization", ("org", alliance.lead_organization_id, None)),
+    ):
+        if key in rows:
+            return rows[key], level
+    return DEFAULT_THRESHOLDS, "default"
 
 
 @dataclass

@@ -18,7 +18,7 @@ from alliances.models import Alliance, Organization, Side, Stage, User
 
 from . import alerts
 from .models import Alert, AlertStatus, Threshold
-from .rules import DEFAULT_THRESHOLDS, Thresholds
+from .rules import Thresholds, threshold_lookup
 
 RESOLUTION_MAX = 300
 
@@ -160,19 +160,19 @@ class AppliedThresholds:
 
 
 def applied_thresholds(rows: dict, alliance: Alliance, stage: int) -> AppliedThresholds:
-    """The thresholds that apply to an alliance at a stage, and which level set them, from
-    a ``ThresholdBook``'s rows (in ``ThresholdBook.for_alliance``'s order)."""
+    """The thresholds that apply to an alliance at a stage among a ``ThresholdBook``'s
+    rows, and which level set them, in words."""
+    thresholds, level = threshold_lookup(rows, alliance, stage)
     lead = alliance.party_name(Side.LEAD)
     stage_label = Stage(stage).label.lower()
-    for key, source in (
-        (("alliance", alliance.pk, stage), f"this alliance's own, for the {stage_label} stage"),
-        (("alliance", alliance.pk, None), "this alliance's own"),
-        (("org", alliance.lead_organization_id, stage), f"{lead}'s for the {stage_label} stage"),
-        (("org", alliance.lead_organization_id, None), f"{lead}'s default"),
-    ):
-        if key in rows:
-            return AppliedThresholds(rows[key], source)
-    return AppliedThresholds(DEFAULT_THRESHOLDS, "Concord's built-in default")
+    source = {
+        "alliance_stage": f"this alliance's own, for the {stage_label} stage",
+        "alliance": "this alliance's own",
+        "organization_stage": f"{lead}'s for the {stage_label} stage",
+        "organization": f"{lead}'s default",
+        "default": "Concord's built-in default",
+    }[level]
+    return AppliedThresholds(thresholds, source)
 
 
 # --- alerts ---------------------------------------------------------------------------------
