@@ -799,3 +799,43 @@ def test_a_kpis_values_cost_the_same_for_1_or_24_months(
         )
     with django_assert_num_queries(few):
         assert client.get(address).status_code == 200
+
+
+def test_a_computed_kpi_shows_its_values_but_takes_none(world, client_for, scorecard):
+    kpi = scorecard["trust"]
+    client = client_for(world.ada)
+    page = client.get(url(world.shared, f"kpis/{kpi.pk}/")).content.decode()
+    assert "its values cannot be entered by hand" in page
+    response = client.post(
+        url(world.shared, f"kpis/{kpi.pk}/"), {"month": "2026-01", "value": "70"}
+    )
+    assert response.status_code == 400
+    assert "its values cannot be entered by hand" in response.content.decode()
+    assert not KpiValue.objects.filter(kpi=kpi).exists()
+
+
+def test_archived_kpis_take_no_values(world, scorecard):
+    kpis.kpi_archive(kpi=scorecard["pipeline"])
+    with pytest.raises(ValidationError, match="archived"):
+        kpis.kpi_value_save(kpi=scorecard["pipeline"], month=last_month(), value="3")
+    result = kpis.kpi_values_import_csv(
+        alliance=world.shared, data=b"kpi,month,value\nJoint pipeline,2026-01,3\n"
+    )
+    assert result.errors == ["Line 2: Joint pipeline is archived. Restore it to enter values."]
+
+
+def test_adding_a_computed_kpi_measures_it_at_once(measured):
+    Kpi.objects.filter(alliance=measured, source=KpiSource.RESPONSE_RATE).delete()
+    kpi = make_kpi(
+        measured,
+        "Response rate",
+        group=KpiGroup.RELATIONSHIP,
+        source=KpiSource.RESPONSE_RATE,
+        green_from=80,
+        red_below=50,
+    )
+    assert KpiValue.objects.get(kpi=kpi, month=last_month()).value == 70
+    assert kpis.kpi_light(kpi, 70) == (
+        Color.YELLOW,
+        "70% is below 80%, where green starts, and not below 50%.",
+    )
