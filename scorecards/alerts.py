@@ -38,6 +38,7 @@ from governance.models import (
 )
 
 from .detector import Observation, declines
+from .kpis import value_kpi_lights
 from .lights import Color
 from .models import Alert, AlertKind, AlertNotice, AlertStatus, Light, Metric, View
 from .models.health import CORNER_METRICS, SCORE_METRICS
@@ -113,6 +114,16 @@ def threshold_check(
         for index, facts in enumerate(history):
             if index == len(history) - 1 or facts.round_id in wanted:
                 lights[(alliance.pk, facts.round_id)] = round_lights(alliance, history, index, book)
+    value_lights = value_kpi_lights(
+        alliance_ids=[a.pk for a in alliances], today=timezone.localdate(now)
+    )
+    for alliance in alliances:
+        history = histories[alliance.pk]
+        if history:
+            key = (alliance.pk, history[-1].round_id)
+            signal = divergence(alliance, lights[key], value_lights.get(alliance.pk, []))
+            if signal is not None:
+                lights[key].append(signal)
     with transaction.atomic():
         Light.objects.filter(round_id__in=[r for _, r in lights]).delete()
         Light.objects.bulk_create(
@@ -146,6 +157,35 @@ def threshold_check(
     if result.raised and notify:
         result.emails = _notify(result.raised, now=now)
     return result
+
+
+def divergence(alliance, drafts: list[LightDraft], value_lights) -> LightDraft | None:
+    """ "Green numbers, red relationship" (every value KPI green while two or more corners
+    are yellow or red), or the reverse (a value KPI yellow or red while at most one corner
+    is): the pattern that comes before surprise exits. A flag on the portfolio, not an
+    alert. None when there is no divergence, or not enough data to tell."""
+    kpis = [(kpi, color) for kpi, color in value_lights if color != Color.GREY]
+    corners = [d for d in drafts if d.metric in CORNER_METRICS and d.view == View.ALL]
+    judged = [d for d in corners if d.color != Color.GREY]
+    if not kpis or len(judged) < 3:
+        return None
+    troubled = [d for d in judged if d.color in (Color.YELLOW, Color.RED)]
+    names = ", ".join(Metric(d.metric).label.lower() for d in troubled)
+    if all(color == Color.GREEN for _, color in kpis) and len(troubled) >= 2:
+        reason = (
+            f"The value KPIs are green ({', '.join(k.name for k, _ in kpis)}) while "
+            f"{len(troubled)} corners are yellow or red ({names}): the numbers look fine, "
+            "the relationship does not."
+        )
+    elif len(troubled) <= 1 and any(c != Color.GREEN for _, c in kpis):
+        lagging = ", ".join(k.name for k, c in kpis if c != Color.GREEN)
+        reason = (
+            f"The relationship looks healthy, but value KPIs lag ({lagging}): the alliance "
+            "may not be delivering what both sides feel it is."
+        )
+    else:
+        return None
+    return LightDraft(Metric.ALLIANCE, View.ALL, Color.YELLOW, None, [reason], ["divergence"])
 
 
 def _check_alliance(alliance, history, book, open_alerts, *, now, result: CheckResult):

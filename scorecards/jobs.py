@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from surveys.models import SurveyRound
 
-from . import alerts, scoring
+from . import alerts, kpis, scoring
 from .models import Light, RoundHealth
 
 
@@ -29,12 +29,13 @@ def score_closed_rounds(*, now: datetime) -> None:
 
 
 def daily_threshold_check(*, now: datetime) -> None:
-    """Once a day (the first run after midnight, ``TIME_ZONE``): every alliance's latest
-    lights against today's thresholds and KPIs, its alerts, and any alert email that could
-    not be sent before."""
+    """Once a day (the first run after midnight, ``TIME_ZONE``): the computed KPIs, every
+    alliance's latest lights against today's thresholds and KPIs (with the divergence
+    signal), its alerts, and any alert email that could not be sent before."""
     midnight = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
     last = Light.objects.aggregate(last=Max("computed_at"))["last"]
     if last is not None and last >= midnight:
         return
+    kpis.kpi_values_compute(now=now)
     alerts.threshold_check(now=now)
     alerts.alerts_renotify(now=now)

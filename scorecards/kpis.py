@@ -899,3 +899,32 @@ def kpi_board(*, scope, alliance: Alliance, today: date, archived: bool = False)
             rows.append(KpiRow(kpi, current, color, reason, history, _sparkline(kpi, history)))
         groups.append(KpiGroupRows(group, label, rows))
     return groups
+
+
+# --- the divergence signal --------------------------------------------------------------------
+
+RECENT_VALUE_MONTHS = 3
+
+
+def value_kpi_lights(*, alliance_ids, today: date) -> dict[int, list[tuple[Kpi, Color]]]:
+    """Each alliance's value-group KPIs with thresholds and their light at their latest value
+    of the last few months: one query for any number of alliances."""
+    since = month_add(month_start(today), -RECENT_VALUE_MONTHS)
+    latest: dict[int, KpiValue] = {}
+    for value in (
+        KpiValue.objects.filter(
+            kpi__alliance_id__in=alliance_ids,
+            kpi__group=KpiGroup.VALUE,
+            kpi__archived_at__isnull=True,
+            kpi__green_from__isnull=False,
+            month__gte=since,
+        )
+        .select_related("kpi")
+        .order_by("kpi_id", "-month")
+    ):
+        latest.setdefault(value.kpi_id, value)
+    lights: dict[int, list[tuple[Kpi, Color]]] = {}
+    for value in latest.values():
+        color, _ = kpi_light(value.kpi, value.value)
+        lights.setdefault(value.kpi.alliance_id, []).append((value.kpi, color))
+    return lights

@@ -264,3 +264,54 @@ def test_jobs_score_closed_rounds_once(world):
     assert lights > 0
     run_job("score_closed_rounds")
     assert (RoundHealth.objects.count(), Light.objects.count()) == (computed, lights)
+
+
+# --- divergence ------------------------------------------------------------------------------
+
+
+def value_kpi(alliance, value: float):
+    from scorecards.kpis import month_start
+    from scorecards.models import Kpi, KpiGroup, KpiValue
+
+    kpi = Kpi.objects.create(
+        alliance=alliance, group=KpiGroup.VALUE, name="Pipeline", green_from=100, red_below=50
+    )
+    KpiValue.objects.create(kpi=kpi, month=month_start(timezone.localdate()), value=value)
+    return kpi
+
+
+def divergence(alliance):
+    return Light.objects.filter(alliance=alliance, metric=Metric.ALLIANCE, rules=["divergence"])
+
+
+def test_green_numbers_with_a_red_relationship_are_flagged(alliance):
+    value_kpi(alliance, 140)
+    add_round(alliance, 0, {"strategic": 60, "operational": 45, "relational": 75, "value": 72})
+    check(alliance)
+    (signal,) = divergence(alliance)
+    assert signal.color == Color.YELLOW
+    assert "the numbers look fine, the relationship does not" in signal.reasons[0]
+    assert not Alert.objects.filter(metric=Metric.ALLIANCE).exists()  # a flag, not an alert
+
+
+def test_lagging_numbers_with_a_healthy_relationship_are_flagged(alliance):
+    value_kpi(alliance, 40)
+    add_round(alliance, 0, 80)
+    check(alliance)
+    (signal,) = divergence(alliance)
+    assert "value KPIs lag (Pipeline)" in signal.reasons[0]
+
+
+def test_no_divergence_when_numbers_and_relationship_agree(alliance):
+    value_kpi(alliance, 140)
+    add_round(alliance, 0, 80)
+    check(alliance)
+    assert not divergence(alliance).exists()
+
+
+def test_the_health_tab_shows_the_divergence(alliance, client_for, world):
+    value_kpi(alliance, 140)
+    add_round(alliance, 0, {"strategic": 60, "operational": 45, "relational": 75, "value": 72})
+    check(alliance)
+    page = client_for(world.ben).get(f"/o/contoso/alliances/{alliance.pk}/health/")
+    assert "Divergence:" in page.content.decode()

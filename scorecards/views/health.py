@@ -116,6 +116,7 @@ def alliance_health(request, here):
         "corners": [_metric_card(m, current, previous, ratings) for m in CORNER_METRICS],
         "trust": _metric_card(Metric.TRUST, current, previous, {}),
         "rate": current.get((Metric.RESPONSE_RATE, View.ALL)),
+        "divergence": current.get((Metric.ALLIANCE, View.ALL)),
         "has_ratings": bool(ratings),
         "history": [
             (r, [lights[r.round_id].get((m, View.ALL)) for m in [*CORNER_METRICS, Metric.TRUST]])
