@@ -297,3 +297,59 @@ def replay_health(*, now: datetime) -> int:
             status=ActionStatus.DONE, completed_at=alert.resolved_at
         )
     return raised
+
+
+# How the demo's alliances do on their hand-entered KPIs: (mean, spread) per suggested KPI.
+# The declining alliance keeps strong numbers while its relationship sours: the divergence
+# ("green numbers, red relationship") that comes before surprise exits.
+KPI_LEVELS = {
+    "Joint opportunities created": (12, 3),
+    "Time to market": (70, 12),
+    "Milestones hit": (84, 8),
+    "Joint innovations shipped": (1.5, 1),
+    "Knowledge-transfer artefacts": (3, 1.5),
+}
+KPI_STORIES = {
+    "Connected Field Service with Contoso": {"Joint opportunities created": (16, 2)},
+    "Retail Demand Sensing with Contoso": {
+        "Joint opportunities created": (7, 2),
+        "Milestones hit": (70, 10),
+    },
+}
+KPI_MONTHS = 12
+
+
+def seed_scorecards(*, now: datetime) -> int:
+    """The suggested balanced scorecard for every running alliance past formation, with a
+    year of hand-entered values drawn around ``KPI_LEVELS``; the computed KPIs come from the
+    data Concord holds. Returns how many alliances got a scorecard (none on a rerun)."""
+    from scorecards.kpis import kpi_defaults_seed, kpi_values_compute, month_add, month_start
+    from scorecards.models import Kpi, KpiSource, KpiUnit, KpiValue
+
+    alliances = (
+        Alliance.objects.filter(archived_at__isnull=True, stage__gt=1)
+        .exclude(outcome=Outcome.EXITED)
+        .exclude(Exists(Kpi.objects.filter(alliance=OuterRef("pk"))))
+        .order_by("pk")
+    )
+    this_month = month_start(timezone.localdate(now))
+    values = []
+    seeded = 0
+    for alliance in alliances:
+        seeded += 1
+        rng = random.Random(f"concord-demo|kpis|{alliance.name}")  # noqa: S311 - demo dice
+        levels = {**KPI_LEVELS, **KPI_STORIES.get(alliance.name, {})}
+        for kpi in kpi_defaults_seed(alliance=alliance):
+            if kpi.source != KpiSource.MANUAL or kpi.name not in levels:
+                continue
+            mean, spread = levels[kpi.name]
+            for back in range(KPI_MONTHS, 0, -1):
+                value = max(0.0, rng.gauss(mean, spread))
+                if kpi.unit in (KpiUnit.COUNT, KpiUnit.DAYS):
+                    value = float(round(value))
+                if kpi.unit == KpiUnit.PERCENT:
+                    value = min(100.0, round(value, 1))
+                values.append(KpiValue(kpi=kpi, month=month_add(this_month, -back), value=value))
+    KpiValue.objects.bulk_create(values, ignore_conflicts=True)
+    kpi_values_compute(now=now)
+    return seeded

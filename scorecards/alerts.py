@@ -177,11 +177,11 @@ def divergence(alliance, drafts: list[LightDraft], value_lights) -> LightDraft |
             f"{len(troubled)} corners are yellow or red ({names}): the numbers look fine, "
             "the relationship does not."
         )
-    elif len(troubled) <= 1 and any(c != Color.GREEN for _, c in kpis):
-        lagging = ", ".join(k.name for k, c in kpis if c != Color.GREEN)
+    elif len(troubled) <= 1 and all(color != Color.GREEN for _, color in kpis):
+        lagging = ", ".join(k.name for k, _ in kpis)
         reason = (
-            f"The relationship looks healthy, but value KPIs lag ({lagging}): the alliance "
-            "may not be delivering what both sides feel it is."
+            f"The relationship looks healthy, but none of the value KPIs is green ({lagging}): "
+            "the alliance may not be delivering what both sides feel it is."
         )
     else:
         return None

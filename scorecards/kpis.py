@@ -918,6 +918,7 @@ def value_kpi_lights(*, alliance_ids, today: date) -> dict[int, list[tuple[Kpi, 
             kpi__archived_at__isnull=True,
             kpi__green_from__isnull=False,
             month__gte=since,
+            month__lte=today,
         )
         .select_related("kpi")
         .order_by("kpi_id", "-month")

@@ -299,7 +299,7 @@ def test_lagging_numbers_with_a_healthy_relationship_are_flagged(alliance):
     add_round(alliance, 0, 80)
     check(alliance)
     (signal,) = divergence(alliance)
-    assert "value KPIs lag (Pipeline)" in signal.reasons[0]
+    assert "none of the value KPIs is green (Pipeline)" in signal.reasons[0]
 
 
 def test_no_divergence_when_numbers_and_relationship_agree(alliance):

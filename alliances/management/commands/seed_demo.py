@@ -49,7 +49,7 @@ from alliances.demo_data import (
     Person,
     email_of,
 )
-from alliances.demo_survey_history import replay_health, seed_surveys
+from alliances.demo_survey_history import replay_health, seed_scorecards, seed_surveys
 from alliances.models import (
     AdaptationTrigger,
     Alliance,
@@ -752,6 +752,7 @@ class Command(BaseCommand):
             alliances = seed_alliances(organizations, users)
             governed = seed_governance()
             surveyed, open_rounds = seed_surveys()
+            scorecards = seed_scorecards(now=timezone.now())
             alerts = replay_health(now=timezone.now()) if surveyed else 0
         if alliances:
             self.stdout.write(f"Added {len(alliances)} demo alliances.")
@@ -765,6 +766,8 @@ class Command(BaseCommand):
                 "open now, their links in the outbox."
             )
             self.stdout.write(f"Replayed the health checks of that history: {alerts} alert(s).")
+        if scorecards:
+            self.stdout.write(f"Added a balanced scorecard to {scorecards} alliance(s).")
         self.print_logins()
 
     def print_logins(self) -> None:
