@@ -278,6 +278,7 @@ def replay_health(*, now: datetime) -> int:
     Returns how many alerts were raised."""
     from governance.models import ActionItem, ActionStatus
     from scorecards.alerts import threshold_check
+    from scorecards.kpis import kpi_values_compute
     from scorecards.models import Alert, AlertStatus
     from scorecards.scoring import scores_recompute
 
@@ -292,6 +293,7 @@ def replay_health(*, now: datetime) -> int:
     raised = 0
     for moment, round_ids in closing.items():
         raised += len(threshold_check(now=moment, round_ids=round_ids, notify=False).raised)
+    kpi_values_compute(now=now)  # the computed KPIs, now that the rounds have scores
     for alert in Alert.objects.filter(status=AlertStatus.RESOLVED, action__isnull=False):
         ActionItem.objects.filter(pk=alert.action_id).update(
             status=ActionStatus.DONE, completed_at=alert.resolved_at
