@@ -134,7 +134,7 @@ def alliances_with_rounds(count: int):
         closed_round(alliance, {Side.LEAD: [(4, 7)] * 2, Side.PARTNER: [(3, 6)] * 2})
 
 
-def test_recompute_costs_the_same_queries_for_10_and_for_many_alliances(world):
+def test_recompute_costs_the_same_queries_for_10_and_for_500_alliances(world):
     def queries(count):
         alliances_with_rounds(count)
         with CaptureQueriesContext(connection) as captured:
@@ -142,5 +142,5 @@ def test_recompute_costs_the_same_queries_for_10_and_for_many_alliances(world):
         return len(captured)
 
     few = queries(10)
-    many = queries(60)
+    many = queries(500)
     assert few == many
