@@ -37,7 +37,7 @@ from governance.models import (
     Rung,
 )
 
-from .detector import Observation, declines
+from .detector import Observation, declines, red_confirmed
 from .kpis import value_kpi_lights
 from .lights import Color
 from .models import Alert, AlertKind, AlertNotice, AlertStatus, Light, Metric, View
@@ -74,6 +74,15 @@ def _recent_colors(alliance, history, book) -> dict[str, list[Color]]:
             if draft.view == View.ALL:
                 colors[draft.metric].append(draft.color)
     return colors
+
+
+def _peers(history: list[RoundFacts], metric: str) -> list[list[Observation]] | None:
+    """The alliance's other corners, round by round, for the detector's relative test."""
+    if metric not in CORNER_METRICS:
+        return None
+    others = [m for m in CORNER_METRICS if m != metric]
+    by_metric = {m: _observations(history, m) for m in others}
+    return [[by_metric[m][i] for m in others] for i in range(len(history))]
 
 
 def _observations(history: list[RoundFacts], metric: str) -> list[Observation]:
@@ -209,21 +218,33 @@ def _check_alliance(alliance, history, book, open_alerts, *, now, result: CheckR
                 for alert in mine[kind]:
                     result.resolved += _resolve(alert, now=now)
         raise_ = []
-        if light.color == Color.RED and not mine[AlertKind.RED]:
+        latest = _observations(history[-1:], metric)[0] if metric in SCORE_METRICS else None
+        red_is_sure = (
+            red_confirmed(latest, red_below=book.for_alliance(alliance, facts.stage).red_below)
+            if latest is not None
+            else True  # the response rate: no noise to allow for
+        )
+        if light.color == Color.RED and red_is_sure and not mine[AlertKind.RED]:
             raise_.append((AlertKind.RED, f"{Metric(metric).label} turned red."))
         if (
             metric in SCORE_METRICS
             and not mine[AlertKind.DECLINE]
-            and declines(_observations(history, metric))[-1]
+            and declines(_observations(history, metric), _peers(history, metric))[-1]
         ):
             raise_.append(
                 (
                     AlertKind.DECLINE,
-                    f"{Metric(metric).label} has fallen clearly below this alliance's own "
-                    "usual level, by more than the round-to-round noise explains.",
+                    f"{Metric(metric).label} has fallen clearly, below this alliance's usual "
+                    "level or away from its other corners, by more than the round-to-round "
+                    "noise explains.",
                 )
             )
-        if metric in CORNER_METRICS and _escalation_due(alliance, history, book, metric, mine):
+        warned = mine[AlertKind.RED] or mine[AlertKind.DECLINE] or raise_
+        if (
+            metric in CORNER_METRICS
+            and warned
+            and _escalation_due(alliance, history, book, metric, mine)
+        ):
             raise_.append(
                 (
                     AlertKind.ESCALATED,

@@ -14,8 +14,13 @@ The detector is a one-sided CUSUM on standardised drops below a baseline:
   counts less); the second is the genuine month-to-month movement of a healthy corner,
   which no number of respondents removes.
 - The **CUSUM** adds up drops beyond an allowance of ``K`` standard errors and signals when
-  the sum reaches ``H``: one bad round rarely signals, two or three clearly low rounds in
-  a row do, and a steady slide is caught after a fall of roughly 10–15 points.
+  the sum reaches its threshold: one bad round rarely signals, several clearly low rounds
+  in a row do.
+- It runs twice: on the corner's own score (``LEVEL_H``, high: a whole alliance sliding),
+  and on the corner *against the alliance's other corners* in the same rounds
+  (``RELATIVE_H``, low). The month's mood, the season and who happened to answer move all
+  corners together; subtracting the others removes that noise, so a corner falling away
+  from the rest is seen early without more false alarms.
 - **Grey rounds** (``score`` None) are skipped: they neither add to the sum nor reset it,
   nor move the baseline.
 - **Hysteresis**: a signal resets the sum and the detector goes quiet with its baseline
@@ -23,8 +28,9 @@ The detector is a one-sided CUSUM on standardised drops below a baseline:
   **recovered** — within ``RECOVERY_BAND`` standard errors of that baseline for
   ``RECOVERY_ROUNDS`` scored rounds in a row. Only then can a new decline be signalled.
 
-``simulate`` adds the red rule and the alerts' lifecycle: it is the reference behaviour the
-threshold job implements with stored alerts.
+A red *alert* (not the red light) also waits until noise cannot explain the score
+(``red_confirmed``). ``simulate`` adds the red rule and the alerts' lifecycle: the
+behaviour the threshold job implements with stored alerts.
 """
 
 from dataclasses import dataclass
@@ -60,7 +66,13 @@ ROUND_TO_ROUND = 5.0
 # for a shift of about one standard error (~5 points on a typical round); H trades delay
 # for false alerts and was chosen with ``evaluate_warnings`` over several seeds (README).
 K = 0.5
-H = 3.0
+# The CUSUM on the corner's own level signals at LEVEL_H; the one on the corner against
+# the alliance's other corners (which removes what moves all corners together) at
+# RELATIVE_H: far less noise, so it can be both earlier and quieter.
+LEVEL_H = 8.0
+RELATIVE_H = 2.1
+# A red alert needs the score below the red line by this many standard errors.
+RED_CONFIRM_Z = 2.0
 
 # Recovery re-arms the detector: within RECOVERY_BAND standard errors of the baseline for
 # RECOVERY_ROUNDS scored rounds in a row (one good round could be luck).
@@ -92,9 +104,8 @@ def standard_error(observation: Observation) -> float:
     return sqrt(variance / responses + ROUND_TO_ROUND**2)
 
 
-def declines(history: list[Observation]) -> list[bool]:
-    """For each round (oldest first), True when a significant decline against the alliance's
-    own baseline is signalled at that round."""
+def _cusum(history: list[Observation], *, h: float) -> list[bool]:
+    """The one-sided CUSUM of the module docstring over one series, signalling at ``h``."""
     signals = [False] * len(history)
     warm_up: list[float] = []
     baseline: float | None = None
@@ -116,7 +127,7 @@ def declines(history: list[Observation]) -> list[bool]:
             signalled = recovered_rounds < RECOVERY_ROUNDS
             continue
         cusum = max(0.0, cusum + (baseline - observation.score) / se - K)
-        if cusum >= H:
+        if cusum >= h:
             signals[index] = True
             signalled, recovered_rounds, cusum = True, 0, 0.0
             continue
@@ -125,20 +136,68 @@ def declines(history: list[Observation]) -> list[bool]:
     return signals
 
 
+def relative_to_peers(
+    history: list[Observation], peers: list[list[Observation]]
+) -> list[Observation]:
+    """The corner against the mean of the alliance's other corners in the same round (plus
+    50, to stay on the familiar scale). Mood, the season and who happened to answer move
+    all corners together; a corner falling away from the others is what is left."""
+    relative = []
+    for observation, others in zip(history, peers, strict=True):
+        scores = [o.score for o in others if o.score is not None]
+        if observation.score is None or not scores:
+            relative.append(Observation(None, observation.responses, None))
+            continue
+        relative.append(
+            Observation(
+                observation.score - sum(scores) / len(scores) + 50,
+                observation.responses,
+                observation.spread,
+            )
+        )
+    return relative
+
+
+def declines(
+    history: list[Observation], peers: list[list[Observation]] | None = None
+) -> list[bool]:
+    """For each round (oldest first), True when a significant decline is signalled there:
+    against the alliance's own baseline (``LEVEL_H``), or — given the other corners of the
+    same rounds as ``peers`` — against the other corners (``RELATIVE_H``)."""
+    signals = _cusum(history, h=LEVEL_H)
+    if peers is not None:
+        relative = _cusum(relative_to_peers(history, peers), h=RELATIVE_H)
+        signals = [a or b for a, b in zip(signals, relative, strict=True)]
+    return signals
+
+
+def red_confirmed(observation: Observation, *, red_below: float) -> bool:
+    """A red score that noise cannot explain: below the red line by more than
+    ``RED_CONFIRM_Z`` standard errors. A red light says "below 50"; a red *alert* needs to
+    be sure, or healthy corners that hover near 50 would raise one now and then."""
+    if observation.score is None:
+        return False
+    return observation.score + RED_CONFIRM_Z * standard_error(observation) < red_below
+
+
 def simulate(
-    history: list[Observation], *, green_from: float = 70, red_below: float = 50
+    history: list[Observation],
+    *,
+    peers: list[list[Observation]] | None = None,
+    green_from: float = 70,
+    red_below: float = 50,
 ) -> list[set[str]]:
     """The alerts Concord raises on one corner, per round: ``"red"`` and/or ``"decline"``.
 
-    A red alert is raised when the light turns red from another colour; a decline alert when
-    ``declines()`` signals. At most one alert of each kind is open; both are resolved by
-    ``SUSTAINED_GREEN_ROUNDS`` green rounds in a row. Grey rounds change nothing. This is the
-    reference behaviour that the threshold job implements with stored alerts.
+    A red alert is raised when the light turns red and ``red_confirmed`` (beyond noise); a
+    decline alert when ``declines()`` signals. At most one alert of each kind is open; both
+    are resolved by ``SUSTAINED_GREEN_ROUNDS`` green rounds in a row. Grey rounds change
+    nothing. The threshold job (``scorecards.alerts``) applies the same rules to stored
+    scores and alerts.
     """
-    signals = declines(history)
+    signals = declines(history, peers)
     raised: list[set[str]] = []
     open_kinds: set[str] = set()
-    previous = Color.GREY
     green_run = 0
     for observation, decline in zip(history, signals, strict=True):
         kinds: set[str] = set()
@@ -147,11 +206,14 @@ def simulate(
             green_run = green_run + 1 if color == Color.GREEN else 0
             if green_run >= SUSTAINED_GREEN_ROUNDS:
                 open_kinds.clear()
-            if color == Color.RED and previous != Color.RED and "red" not in open_kinds:
+            if (
+                color == Color.RED
+                and red_confirmed(observation, red_below=red_below)
+                and "red" not in open_kinds
+            ):
                 kinds.add("red")
             if decline and "decline" not in open_kinds:
                 kinds.add("decline")
             open_kinds |= kinds
-            previous = color
         raised.append(kinds)
     return raised

@@ -8,7 +8,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from scorecards.detector import WARM_UP, Observation, declines, simulate, standard_error
+from scorecards.detector import (
+    WARM_UP,
+    Observation,
+    declines,
+    red_confirmed,
+    simulate,
+    standard_error,
+)
 from scorecards.management.commands.evaluate_warnings import (
     ANY_CHANGE,
     CONCORD,
@@ -35,49 +42,76 @@ def alerts(history: list[Observation], kind: str) -> list[int]:
     return [i for i, kinds in enumerate(simulate(history)) if kind in kinds]
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_a_clear_sustained_decline_is_signalled_within_a_few_rounds(seed):
-    rng = random.Random(seed)
-    history = rounds(*noisy(75, 12, rng), *noisy(75, 12, rng, slide=4))
+def steady(count: int, level: float = 75.0) -> list[list[Observation]]:
+    """The alliance's other three corners, holding at ``level`` round after round."""
+    return [[Observation(level, 8, 20.0)] * 3 for _ in range(count)]
 
-    signals = declines(history)
+
+def detect(history: list[Observation]) -> list[bool]:
+    """The detector as the threshold job runs it, with the other corners as peers."""
+    return declines(history, steady(len(history)))
+
+
+def alliance(rng: random.Random, count: int, *, slide: float = 0.0, onset: int = 0):
+    """One corner and its three peers around 75, sharing each month's mood (most of the
+    noise, as in a real alliance); the corner falls by ``slide`` a round from ``onset``."""
+    corner, peers = [], []
+    for i in range(count):
+        mood = rng.gauss(0, 6)
+        fall = slide * (i - onset + 1) if i >= onset else 0.0
+        corner.append(Observation(75 + mood - fall + rng.gauss(0, 3.5), 8, 20.0))
+        peers.append([Observation(75 + mood + rng.gauss(0, 3.5), 8, 20.0) for _ in range(3)])
+    return corner, peers
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_corner_falling_away_from_the_others_is_signalled_within_a_few_rounds(seed):
+    history, peers = alliance(random.Random(seed), 24, slide=4, onset=12)
+
+    signals = declines(history, peers)
 
     assert not any(signals[:12])
     assert True in signals[12:]
     assert signals.index(True) - 12 <= 5  # a fall of about 20 points
 
 
-def test_pure_noise_around_a_level_is_not_a_decline():
+def test_the_whole_alliance_sliding_is_signalled_without_peers_too():
+    history = rounds(*[75] * 8, *[75 - 5 * i for i in range(1, 10)])
+    signals = declines(history)  # no peers: every corner fell together
+    assert True in signals[8:]
+    assert signals.index(True) - 8 <= 6
+
+
+def test_shared_ups_and_downs_are_not_a_decline():
     signalled = 0
     for seed in range(20):
-        rng = random.Random(seed)
-        signalled += sum(declines(rounds(*noisy(75, 36, rng))))
-    assert signalled == 0  # 60 corner-years of noise
+        history, peers = alliance(random.Random(seed), 36)
+        signalled += sum(declines(history, peers))
+    assert signalled <= 1  # 60 corner-years of noise
 
 
 def test_nothing_is_signalled_during_the_warm_up():
-    assert not any(declines(rounds(80, 80, 40, 40, 40, 40)[:WARM_UP]))
+    assert not any(detect(rounds(80, 80, 40, 40, 40, 40)[:WARM_UP]))
 
 
-def test_after_a_signal_the_detector_waits_for_a_recovery():
-    baseline = [75] * 6
-    history = rounds(*baseline, 50, 50, 50, 50, 50, 50, 50, 50, 75, 75, 50, 50, 50)
+def test_after_a_decline_alert_nothing_more_until_a_recovery():
+    history = rounds(*[75] * 6, 55, 55, 55, 55, 55, 55, 55, 55, 75, 75, 55, 55, 55)
 
-    signals = declines(history)
+    raised = simulate(history, peers=steady(len(history)))
 
-    # One signal for the first fall, none while it stays down (the baseline does not
-    # follow it down), and a new one only after two rounds back at the baseline.
-    assert [i for i, s in enumerate(signals) if s] == [7, 17]
+    # One alert for the first fall, none while it stays down (the baseline does not follow
+    # it down), and a new one only after two rounds back at the baseline.
+    assert [i for i, kinds in enumerate(raised) if "decline" in kinds] == [7, 17]
 
 
 def test_grey_rounds_neither_raise_nor_reset():
-    assert declines(rounds(None, None, None)) == [False, False, False]
+    assert detect(rounds(None, None, None)) == [False, False, False]
     assert simulate(rounds(*[None] * 10)) == [set()] * 10
 
     fall = [75] * 6 + [58, 58, 58, 58]
     interleaved = [75] * 6 + [58, None, 58, None, None, 58, 58]
-    signals = declines(rounds(*fall))
-    with_grey = declines(rounds(*interleaved))
+    signals = detect(rounds(*fall))
+    with_grey = detect(rounds(*interleaved))
 
     scored = [s for s, o in zip(with_grey, interleaved, strict=True) if o is not None]
     assert scored == signals
@@ -85,37 +119,44 @@ def test_grey_rounds_neither_raise_nor_reset():
     assert not any(s for s, o in zip(with_grey, interleaved, strict=True) if o is None)
 
 
+def test_a_red_light_alerts_only_when_noise_cannot_explain_it():
+    assert alerts(rounds(75, 75, 45), "red") == []  # red, but within noise of 50
+    assert alerts(rounds(75, 75, 25), "red") == [2]
+    assert red_confirmed(Observation(30, 12, 20), red_below=50)
+    assert not red_confirmed(Observation(30, 3, 30), red_below=50)  # three people, wide
+
+
 def test_grey_rounds_do_not_count_towards_a_sustained_green():
     # red, green, grey, red: the grey round neither completes nor breaks the green run,
     # so the red alert is still open and the second red raises nothing.
-    history = rounds(60, 60, 45, 75, None, 45, 75, None, 75, 45)
+    history = rounds(60, 60, 25, 75, None, 25, 75, None, 75, 25)
     assert alerts(history, "red") == [2, 9]
 
 
-def test_a_score_oscillating_around_50_raises_one_alert():
-    history = rounds(*[49, 51] * 18)
-
-    raised = simulate(history)
-
-    assert sum(len(kinds) for kinds in raised) == 1
-    assert raised[0] == {"red"}
+def test_a_score_oscillating_around_the_red_line_raises_at_most_one_alert():
+    near_50 = simulate(rounds(*[49, 51] * 18))
+    assert sum(len(kinds) for kinds in near_50) <= 1
+    deep = simulate(rounds(*[25, 55] * 18))
+    assert sum(len(kinds) for kinds in deep) == 1
+    assert deep[0] == {"red"}
 
 
 def test_a_sustained_return_to_green_allows_a_new_alert():
-    one_green = rounds(75, 75, 45, 45, 75, 45)
+    one_green = rounds(75, 75, 25, 25, 75, 25)
     assert alerts(one_green, "red") == [2]
 
-    two_greens = rounds(75, 75, 45, 45, 75, 75, 45)
+    two_greens = rounds(75, 75, 25, 25, 75, 75, 25)
     assert alerts(two_greens, "red") == [2, 6]
 
 
 def test_a_decline_alert_stays_open_until_a_sustained_green():
     history = rounds(*[80] * 6, 62, 62, 62, 62, 80, 80, *[80] * 6, 62, 62, 62, 62)
 
-    decline_alerts = alerts(history, "decline")
+    raised = simulate(history, peers=steady(len(history), 80))
+    decline_alerts = [i for i, kinds in enumerate(raised) if "decline" in kinds]
 
     assert len(decline_alerts) == 2
-    assert 6 < decline_alerts[0] < 10 and decline_alerts[1] > 17
+    assert 6 <= decline_alerts[0] < 10 and decline_alerts[1] > 17
 
 
 def test_thin_rounds_need_a_bigger_drop_than_thick_ones():
@@ -125,12 +166,12 @@ def test_thin_rounds_need_a_bigger_drop_than_thick_ones():
     assert standard_error(Observation(60, 3, 0)) == standard_error(Observation(60, 3, 12))
 
     baseline = rounds(*[75] * 6, responses=8)
-    thick = declines(baseline + rounds(60, 60, 60, responses=12))
-    thin = declines(baseline + rounds(60, 60, 60, responses=3))
+    thick = detect(baseline + rounds(64, 64, 64, responses=12))
+    thin = detect(baseline + rounds(64, 64, 64, responses=3))
 
     assert any(thick)
     assert not any(thin)
-    assert any(declines(baseline + rounds(45, 45, 45, responses=3)))
+    assert any(detect(baseline + rounds(50, 50, responses=3)))
 
 
 def run(*args: str) -> str:
@@ -160,20 +201,13 @@ def test_concord_warns_earlier_than_score_below_50_with_fewer_false_alerts(seed)
     by_rule, by_kind = results(seed)
     concord, plain, any_change = by_rule[CONCORD], by_rule[PLAIN], by_rule[ANY_CHANGE]
 
-    assert concord.median_delay <= plain.median_delay - 1
-    assert concord.caught_before_plain >= 0.4
+    assert concord.median_delay <= plain.median_delay - 2
+    assert concord.caught_before_plain >= 0.5
     assert concord.false_alerts_per_year < plain.false_alerts_per_year
     assert any_change.false_alerts_per_year > 10 * concord.false_alerts_per_year
-    assert by_kind["decline"] <= 0.15  # the detector's own share
+    assert by_kind["decline"] <= 0.1  # the detector's own share
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Not met on the realistic cohort (README, 'Early warning'): a healthy corner at "
-    "60-65 dips below 50 now and then and the red rule alerts on it (0.2-0.3 per "
-    "alliance-year over four corners, whatever the detector does); the detector gains "
-    "1-2 rounds over score < 50, not always 2.",
-)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_default_cohort_meets_the_issue_target(seed):
     by_rule, _ = results(seed)

@@ -180,7 +180,7 @@ def test_alliance_and_stage_thresholds_override_the_organisations(alliance, worl
 
 def test_turning_red_raises_one_alert_with_a_review_action_and_one_email_each(alliance):
     add_round(alliance, 0, 80)
-    add_round(alliance, 1, {**dict.fromkeys(CORNERS, 80), "relational": 45, "trust": 80})
+    add_round(alliance, 1, {**dict.fromkeys(CORNERS, 80), "relational": 25, "trust": 80})
     check(alliance)
     check(alliance)
     alert = Alert.objects.get(kind=AlertKind.RED)
@@ -200,15 +200,29 @@ def test_a_plain_change_to_yellow_raises_nothing(alliance):
     assert not Alert.objects.exists()
 
 
-def test_a_score_hovering_at_the_red_line_raises_one_alert(alliance):
+def test_a_score_hovering_at_the_red_line_raises_at_most_one_alert(alliance):
     for i, score in enumerate([52, 49, 51, 48, 52, 49, 51, 49]):
+        add_round(alliance, i, {"relational": score, **dict.fromkeys(["strategic"], 80)})
+        check(alliance)
+    assert Alert.objects.filter(metric="relational", kind=AlertKind.RED).count() <= 1
+
+
+def test_a_red_light_within_noise_of_the_line_alerts_nobody(alliance):
+    r = add_round(alliance, 0, {"relational": 45, "strategic": 80})
+    check(alliance)
+    assert light(r).color == Color.RED  # the light says what the score is
+    assert not Alert.objects.filter(kind=AlertKind.RED).exists()  # the alert waits
+
+
+def test_a_score_swinging_through_red_raises_one_alert(alliance):
+    for i, score in enumerate([25, 55, 28, 60, 25, 55, 30, 60]):
         add_round(alliance, i, {"relational": score, **dict.fromkeys(["strategic"], 80)})
         check(alliance)
     assert Alert.objects.filter(metric="relational", kind=AlertKind.RED).count() == 1
 
 
 def test_a_sustained_return_to_green_resolves_the_alert(alliance):
-    add_round(alliance, 0, 45)
+    add_round(alliance, 0, 25)
     check(alliance)
     assert Alert.objects.filter(status=AlertStatus.OPEN).exists()
     add_round(alliance, 1, 75)
@@ -222,9 +236,9 @@ def test_a_sustained_return_to_green_resolves_the_alert(alliance):
 
 def test_red_two_rounds_running_escalates_then_every_second_red_round_moves_it_up(alliance):
     decision_rights_seed(alliance=alliance)
-    add_round(alliance, 0, {"operational": 45})
+    add_round(alliance, 0, {"operational": 25})
     check(alliance)
-    add_round(alliance, 1, {"operational": 40})
+    add_round(alliance, 1, {"operational": 22})
     check(alliance)
     check(alliance)
     health = Escalation.objects.filter(alliance=alliance, alerts__isnull=False).distinct()
@@ -232,11 +246,11 @@ def test_red_two_rounds_running_escalates_then_every_second_red_round_moves_it_u
     assert escalation.rung == Rung.ALLIANCE_MANAGERS  # as the health row says
     assert escalation.decision_right.decision_type == "Alliance health warnings"
     assert escalation.sla_days == escalation.decision_right.sla_days
-    add_round(alliance, 2, {"operational": 42})
+    add_round(alliance, 2, {"operational": 24})
     check(alliance)
     escalation.refresh_from_db()
     assert escalation.rung == Rung.ALLIANCE_MANAGERS  # a third red round: no new step yet
-    add_round(alliance, 3, {"operational": 41})
+    add_round(alliance, 3, {"operational": 23})
     check(alliance)
     check(alliance)
     escalation.refresh_from_db()

@@ -54,9 +54,9 @@ def red_trust(alliance):
     latest = add_round(
         alliance,
         3,
-        {**dict.fromkeys(CORNERS, 80), Metric.RELATIONAL: 35, Metric.TRUST: 75},
-        lead={Metric.RELATIONAL: 45},
-        partner={Metric.RELATIONAL: 25},
+        {**dict.fromkeys(CORNERS, 80), Metric.RELATIONAL: 30, Metric.TRUST: 75},
+        lead={Metric.RELATIONAL: 40},
+        partner={Metric.RELATIONAL: 20},
     )
     check(alliance)
     return latest
@@ -75,10 +75,10 @@ def test_the_lead_sees_lights_with_symbol_word_score_and_reasons(red_trust, worl
     assert page.status_code == 200
     text = page.content.decode()
     assert "Relational trust" in text
-    assert '<span aria-hidden="true">■</span> Red <span class="light-score">35</span>' in text
+    assert '<span aria-hidden="true">■</span> Red <span class="light-score">30</span>' in text
     assert '<span aria-hidden="true">●</span> Green <span class="light-score">80</span>' in text
-    assert "Relational trust scored 35, below 50, where red begins." in text
-    assert "20 points" in text  # the gap between the lead's 45 and the partner's 25
+    assert "Relational trust scored 30, below 50, where red begins." in text
+    assert "20 points" in text  # the gap between the lead's 40 and the partner's 20
     assert "Trust anchor" in text and "Response rate" in text
     assert "green from <strong>70</strong>, red below <strong>50</strong>" in text
     assert "Concord&#x27;s built-in default" in text
@@ -91,7 +91,7 @@ def test_the_partner_sees_the_same_lights_and_alerts(red_trust, world, client_fo
     page = client_for(world.ben).get(url(world.shared, org="contoso"))
     assert page.status_code == 200
     text = page.content.decode()
-    assert '<span aria-hidden="true">■</span> Red <span class="light-score">35</span>' in text
+    assert '<span aria-hidden="true">■</span> Red <span class="light-score">30</span>' in text
     assert "Relational trust turned red." in text
     assert f"/alerts/{red_alert(world.shared).pk}/acknowledge/" in text
 

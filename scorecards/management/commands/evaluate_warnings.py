@@ -128,11 +128,12 @@ def _colors(history: list[Observation]) -> list[Color]:
     return [threshold_color(o.score, green_from=GREEN_FROM, red_below=RED_BELOW) for o in history]
 
 
-def concord_alerts(history: list[Observation]) -> list[int]:
-    return [len(kinds) for kinds in simulate(history, green_from=GREEN_FROM, red_below=RED_BELOW)]
+def concord_alerts(history: list[Observation], peers) -> list[int]:
+    raised = simulate(history, peers=peers, green_from=GREEN_FROM, red_below=RED_BELOW)
+    return [len(kinds) for kinds in raised]
 
 
-def below_50_alerts(history: list[Observation]) -> list[int]:
+def below_50_alerts(history: list[Observation], peers=None) -> list[int]:
     """An alert each time the score falls below 50 (grey rounds skipped)."""
     alerts, previous = [], Color.GREY
     for color in _colors(history):
@@ -141,7 +142,7 @@ def below_50_alerts(history: list[Observation]) -> list[int]:
     return alerts
 
 
-def any_change_alerts(history: list[Observation]) -> list[int]:
+def any_change_alerts(history: list[Observation], peers=None) -> list[int]:
     """An alert on each change of colour to yellow or red (grey rounds skipped)."""
     alerts, previous = [], Color.GREY
     for color in _colors(history):
@@ -187,10 +188,27 @@ def _healthy_rounds(series: list[CornerSeries], months: int) -> dict[int, int]:
     return rounds
 
 
+def peers_of(series: list[CornerSeries]) -> dict[int, list[list[Observation]]]:
+    """For each corner, the alliance's other corners round by round (as the threshold job
+    gives the detector the other stored corner scores)."""
+    by_alliance: dict[int, list[CornerSeries]] = {}
+    for s in series:
+        by_alliance.setdefault(s.alliance, []).append(s)
+    peers = {}
+    for group in by_alliance.values():
+        for s in group:
+            others = [o.history for o in group if o is not s]
+            peers[id(s)] = [[h[i] for h in others] for i in range(len(s.history))]
+    return peers
+
+
 def evaluate(series: list[CornerSeries], months: int) -> list[RuleResult]:
     healthy = _healthy_rounds(series, months)
     healthy_years = sum(healthy.values()) / 12
-    alerts = {rule: [(s, fn(s.history)) for s in series] for rule, fn in RULES.items()}
+    peers = peers_of(series)
+    alerts = {
+        rule: [(s, fn(s.history, peers[id(s)])) for s in series] for rule, fn in RULES.items()
+    }
 
     def delays(rule: str) -> list[float]:
         return [_first_alert(a, s.onset) for s, a in alerts[rule] if s.onset is not None]
@@ -214,11 +232,12 @@ def evaluate(series: list[CornerSeries], months: int) -> list[RuleResult]:
 
 def concord_false_alerts_by_kind(series: list[CornerSeries], months: int) -> dict[str, float]:
     """Concord's false alerts per healthy alliance-year, split into red and decline."""
+    peers = peers_of(series)
     healthy = _healthy_rounds(series, months)
     years = sum(healthy.values()) / 12
     counts = dict.fromkeys(("red", "decline"), 0)
     for s in series:
-        raised = simulate(s.history, green_from=GREEN_FROM, red_below=RED_BELOW)
+        raised = simulate(s.history, peers=peers[id(s)], green_from=GREEN_FROM, red_below=RED_BELOW)
         for kinds in raised[: healthy[s.alliance]]:
             for kind in kinds:
                 counts[kind] += 1
