@@ -329,3 +329,19 @@ def test_the_health_tab_shows_the_divergence(alliance, client_for, world):
     check(alliance)
     page = client_for(world.ben).get(f"/o/contoso/alliances/{alliance.pk}/health/")
     assert "Divergence:" in page.content.decode()
+
+
+def test_rules_combine_into_the_worst_colour_with_every_reason(alliance):
+    for i in range(3):
+        add_round(alliance, i, 92)
+    # Green by threshold, but declining and with a perception gap: yellow, three reasons.
+    r = add_round(alliance, 3, 78, lead={"relational": 88}, partner={"relational": 68})
+    check(alliance)
+    assert light(r).color == Color.YELLOW
+    assert light(r).rules == ["threshold", "declining", "gap"]
+    assert len(light(r).reasons) == 3
+    # Red by threshold: the other rules cannot make it any better.
+    r = add_round(alliance, 4, 40, lead={"relational": 50}, partner={"relational": 30})
+    check(alliance)
+    assert light(r).color == Color.RED
+    assert {"threshold", "declining", "gap"} <= set(light(r).rules)
