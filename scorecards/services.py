@@ -7,6 +7,7 @@ An alliance's overrides are the alliance's settings, so they are kept under its 
 organisation (the book reads them by alliance) whichever side saved them.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from .models import Alert, AlertStatus, Threshold
 from .rules import Thresholds, threshold_lookup
 
 RESOLUTION_MAX = 300
+
+log = logging.getLogger(__name__)
 
 
 # --- thresholds -----------------------------------------------------------------------------
@@ -75,7 +78,9 @@ def _affected(*, organization: Organization, alliance: Alliance | None) -> list[
 
 def _relight(alliance_ids: list[int]) -> None:
     if alliance_ids:
-        alerts.threshold_check(now=timezone.now(), alliance_ids=alliance_ids)
+        # The lights follow at once; any alert's emails go from a worker, not this request.
+        alerts.threshold_check(now=timezone.now(), alliance_ids=alliance_ids, notify=False)
+        transaction.on_commit(_notify_later)
 
 
 def thresholds_save(
@@ -157,6 +162,15 @@ def threshold_delete(
 class AppliedThresholds:
     thresholds: Thresholds
     source: str  # where they come from, in words
+
+
+def _notify_later() -> None:
+    from .tasks import notify_alerts
+
+    try:
+        notify_alerts.delay()
+    except Exception:
+        log.warning("could not enqueue alert emails; the daily check will send them")
 
 
 def applied_thresholds(rows: dict, alliance: Alliance, stage: int) -> AppliedThresholds:

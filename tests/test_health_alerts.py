@@ -345,3 +345,26 @@ def test_rules_combine_into_the_worst_colour_with_every_reason(alliance):
     check(alliance)
     assert light(r).color == Color.RED
     assert {"threshold", "declining", "gap"} <= set(light(r).rules)
+
+
+def test_a_threshold_change_alerts_by_email_after_the_request(
+    alliance, world, django_capture_on_commit_callbacks
+):
+    from scorecards import services
+
+    add_round(alliance, 0, 80)
+    check(alliance)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.threshold_save(
+            organization=world.northwind,
+            alliance=alliance,
+            green_from=100,
+            red_below=100,
+            user=world.ada,
+        )
+    assert Alert.objects.filter(kind=AlertKind.RED).exists()
+    assert mail.outbox == []  # nothing sent inside the save
+    for callback in callbacks:
+        callback()  # the task, run eagerly here
+    assert len(mail.outbox) == 2  # one per alliance manager
