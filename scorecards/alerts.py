@@ -105,14 +105,12 @@ def threshold_check(
     """Light the latest closed round of each live alliance (and ``round_ids``, e.g. rounds
     just closed) and raise or resolve its alerts, as things stand at ``now`` (rounds closed
     later are not looked at, so the past can be replayed). Idempotent."""
-    alliances = list(
-        Alliance.objects.filter(archived_at__isnull=True)
-        .exclude(outcome=Outcome.EXITED)
-        .select_related("lead_organization", "partner_organization")
-        .order_by("pk")
-    )
+    live = Alliance.objects.filter(archived_at__isnull=True).exclude(outcome=Outcome.EXITED)
     if alliance_ids is not None:
-        alliances = [a for a in alliances if a.pk in set(alliance_ids)]
+        live = live.filter(pk__in=alliance_ids)
+    alliances = list(
+        live.select_related("lead_organization", "partner_organization").order_by("pk")
+    )
     histories = alliance_histories(alliances, until=now)
     book = ThresholdBook(alliances)
     result = CheckResult()
