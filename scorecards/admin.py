@@ -135,3 +135,9 @@ class KpiValueAdmin(admin.ModelAdmin):
     @admin.display(description="lead organisation")
     def lead_organization(self, obj):
         return obj.kpi.alliance.lead_organization
+
+
+@admin.register(models.DailyCheck)
+class DailyCheckAdmin(ReadOnlyAdmin):
+    list_display = ["day", "claimed_at", "finished_at"]
+    search_fields = ["day"]

@@ -1,14 +1,17 @@
 """Periodic health jobs. Each decides from the database what is due."""
 
-from datetime import datetime, time
+from datetime import datetime, timedelta
 
-from django.db.models import Exists, Max, OuterRef
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from surveys.models import SurveyRound
 
 from . import alerts, kpis, scoring
-from .models import Light, RoundHealth
+from .models import DailyCheck, RoundHealth
+
+STALE_CLAIM = timedelta(hours=1)
 
 
 def score_closed_rounds(*, now: datetime) -> None:
@@ -29,13 +32,25 @@ def score_closed_rounds(*, now: datetime) -> None:
 
 
 def daily_threshold_check(*, now: datetime) -> None:
-    """Once a day (the first run after midnight, ``TIME_ZONE``): the computed KPIs, every
+    """Once a day (the first run of the day, ``TIME_ZONE``): the computed KPIs, every
     alliance's latest lights against today's thresholds and KPIs (with the divergence
-    signal), its alerts, and any alert email that could not be sent before."""
-    midnight = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
-    last = Light.objects.aggregate(last=Max("computed_at"))["last"]
-    if last is not None and last >= midnight:
-        return
-    kpis.kpi_values_compute(now=now)
-    alerts.threshold_check(now=now)
-    alerts.alerts_renotify(now=now)
+    signal), its alerts, and any alert email that could not be sent before. The day is
+    claimed in ``DailyCheck`` first; a failed run gives the claim back for the next tick."""
+    day = timezone.localdate(now)
+    # A claim never finished by a worker that died long ago is taken over.
+    DailyCheck.objects.filter(
+        day=day, finished_at__isnull=True, claimed_at__lt=now - STALE_CLAIM
+    ).delete()
+    try:
+        with transaction.atomic():
+            DailyCheck.objects.create(day=day, claimed_at=now)
+    except IntegrityError:
+        return  # done today, or being done by another worker
+    try:
+        kpis.kpi_values_compute(now=now)
+        alerts.threshold_check(now=now)
+        alerts.alerts_renotify(now=now)
+    except Exception:
+        DailyCheck.objects.filter(day=day).delete()
+        raise
+    DailyCheck.objects.filter(day=day).update(finished_at=timezone.now())

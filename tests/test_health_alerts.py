@@ -368,3 +368,45 @@ def test_a_threshold_change_alerts_by_email_after_the_request(
     for callback in callbacks:
         callback()  # the task, run eagerly here
     assert len(mail.outbox) == 2  # one per alliance manager
+
+
+def test_the_daily_check_runs_once_a_day_whatever_else_wrote_lights(alliance, monkeypatch):
+    from scorecards import jobs
+    from scorecards.models import DailyCheck
+
+    calls = []
+    real = jobs.alerts.threshold_check
+    monkeypatch.setattr(
+        jobs.alerts, "threshold_check", lambda **kw: calls.append(kw["now"]) or real(**kw)
+    )
+    morning = timezone.make_aware(datetime(2026, 11, 24, 0, 1))
+    add_round(alliance, 0, 80)
+    check(alliance, morning)  # lights written today by another job first
+    calls.clear()
+    jobs.daily_threshold_check(now=morning)
+    jobs.daily_threshold_check(now=morning + timedelta(hours=3))
+    assert calls == [morning]
+    jobs.daily_threshold_check(now=morning + timedelta(days=1))
+    assert len(calls) == 2
+    assert DailyCheck.objects.filter(finished_at__isnull=False).count() == 2
+
+
+def test_a_failed_or_abandoned_daily_check_is_retried(alliance, monkeypatch):
+    from scorecards import jobs
+    from scorecards.models import DailyCheck
+
+    morning = timezone.make_aware(datetime(2026, 11, 24, 0, 1))
+
+    def boom(**kw):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(jobs.alerts, "threshold_check", boom)
+    with pytest.raises(RuntimeError):
+        jobs.daily_threshold_check(now=morning)
+    assert not DailyCheck.objects.exists()  # the claim was given back
+    DailyCheck.objects.create(day=morning.date(), claimed_at=morning)  # a worker that died
+    monkeypatch.undo()
+    jobs.daily_threshold_check(now=morning + timedelta(minutes=5))
+    assert DailyCheck.objects.get().finished_at is None  # still someone else's
+    jobs.daily_threshold_check(now=morning + timedelta(hours=2))
+    assert DailyCheck.objects.get().finished_at is not None  # stale: taken over

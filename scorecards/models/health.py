@@ -27,6 +27,7 @@ __all__ = [
     "AlertNotice",
     "AlertStatus",
     "CornerScore",
+    "DailyCheck",
     "Light",
     "Metric",
     "RoundHealth",
@@ -317,3 +318,15 @@ class AlertNotice(models.Model):
 
     def __str__(self):
         return f"{self.email} told of {self.alert}"
+
+
+class DailyCheck(models.Model):
+    """The day's threshold check, claimed once: the unique day makes it run once a day
+    however many workers tick (a run that fails releases its claim)."""
+
+    day = models.DateField(unique=True)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Threshold check of {self.day}"
