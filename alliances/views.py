@@ -9,6 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from scorecards.selectors import latest_corner_lights
+
 from . import selectors, services
 from .forms import (
     AllianceForm,
@@ -44,8 +46,12 @@ def alliance_url(here, name="alliance_detail", *args):
 @tenant_view
 def alliance_list(request, scope):
     filters = selectors.AllianceFilters.from_querydict(request.GET)
+    alliances = list(selectors.alliance_list(scope=scope, filters=filters))
+    lights = latest_corner_lights(alliance_ids=[a.pk for a in alliances])
+    for alliance in alliances:
+        alliance.corner_lights = lights.get(alliance.pk)
     context = {
-        "alliances": selectors.alliance_list(scope=scope, filters=filters),
+        "alliances": alliances,
         "filters": filters,
         "stage_counts": selectors.stage_counts(scope=scope),
         "stages": Stage.choices,
