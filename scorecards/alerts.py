@@ -66,14 +66,38 @@ class CheckResult:
 RECENT_ROUNDS = 6
 
 
-def _recent_colors(alliance, history, book) -> dict[str, list[Color]]:
-    """The overall light of each metric in the alliance's recent rounds, oldest first."""
-    colors = defaultdict(list)
-    for index in range(max(0, len(history) - RECENT_ROUNDS), len(history)):
-        for draft in round_lights(alliance, history, index, book):
-            if draft.view == View.ALL:
-                colors[draft.metric].append(draft.color)
-    return colors
+class AllianceLights:
+    """One alliance's lights, round by round, each round computed once however many
+    rules ask (storing, the alert rules, the red streak)."""
+
+    def __init__(self, alliance, history: list[RoundFacts], book: ThresholdBook):
+        self.alliance, self.history, self.book = alliance, history, book
+        self._rounds: dict[int, list[LightDraft]] = {}
+
+    def at(self, index: int) -> list[LightDraft]:
+        if index not in self._rounds:
+            self._rounds[index] = round_lights(self.alliance, self.history, index, self.book)
+        return self._rounds[index]
+
+    def overall(self, index: int) -> dict[str, LightDraft]:
+        return {d.metric: d for d in self.at(index) if d.view == View.ALL}
+
+    def recent_colors(self) -> dict[str, list[Color]]:
+        """The overall light of each metric in the recent rounds, oldest first."""
+        colors = defaultdict(list)
+        for index in range(max(0, len(self.history) - RECENT_ROUNDS), len(self.history)):
+            for metric, draft in self.overall(index).items():
+                colors[metric].append(draft.color)
+        return colors
+
+    def red_streak(self, metric: str) -> int:
+        """How many rounds in a row, up to the latest, the metric's light has been red."""
+        streak = 0
+        for index in range(len(self.history) - 1, -1, -1):
+            if self.overall(index)[metric].color != Color.RED:
+                break
+            streak += 1
+        return streak
 
 
 def _peers(history: list[RoundFacts], metric: str) -> list[list[Observation]] | None:
@@ -114,13 +138,14 @@ def threshold_check(
     histories = alliance_histories(alliances, until=now)
     book = ThresholdBook(alliances)
     result = CheckResult()
+    lit = {a.pk: AllianceLights(a, histories[a.pk], book) for a in alliances}
     lights: dict[tuple[int, int], list[LightDraft]] = {}
     wanted = set(round_ids or ())
     for alliance in alliances:
         history = histories[alliance.pk]
         for index, facts in enumerate(history):
             if index == len(history) - 1 or facts.round_id in wanted:
-                lights[(alliance.pk, facts.round_id)] = round_lights(alliance, history, index, book)
+                lights[(alliance.pk, facts.round_id)] = list(lit[alliance.pk].at(index))
     value_lights = value_kpi_lights(
         alliance_ids=[a.pk for a in alliances], today=timezone.localdate(now)
     )
@@ -160,7 +185,7 @@ def threshold_check(
     for alliance in alliances:
         history = histories[alliance.pk]
         if history:
-            _check_alliance(alliance, history, book, open_alerts, now=now, result=result)
+            _check_alliance(lit[alliance.pk], open_alerts, now=now, result=result)
     if result.raised and notify:
         result.emails = _notify(result.raised, now=now)
     return result
@@ -195,14 +220,11 @@ def divergence(alliance, drafts: list[LightDraft], value_lights) -> LightDraft |
     return LightDraft(Metric.ALLIANCE, View.ALL, Color.YELLOW, None, [reason], ["divergence"])
 
 
-def _check_alliance(alliance, history, book, open_alerts, *, now, result: CheckResult):
+def _check_alliance(lit: AllianceLights, open_alerts, *, now, result: CheckResult):
+    alliance, history, book = lit.alliance, lit.history, lit.book
     facts = history[-1]
-    drafts = {
-        d.metric: d
-        for d in round_lights(alliance, history, len(history) - 1, book)
-        if d.view == View.ALL
-    }
-    recent = _recent_colors(alliance, history, book)
+    drafts = lit.overall(len(history) - 1)
+    recent = lit.recent_colors()
     for metric in ALERT_METRICS:
         light = drafts[metric]
         if light.color == Color.GREY:
@@ -238,11 +260,7 @@ def _check_alliance(alliance, history, book, open_alerts, *, now, result: CheckR
                 )
             )
         warned = mine[AlertKind.RED] or mine[AlertKind.DECLINE] or raise_
-        if (
-            metric in CORNER_METRICS
-            and warned
-            and _escalation_due(alliance, history, book, metric, mine)
-        ):
+        if metric in CORNER_METRICS and warned and _escalation_due(lit, metric, mine):
             raise_.append(
                 (
                     AlertKind.ESCALATED,
@@ -256,22 +274,10 @@ def _check_alliance(alliance, history, book, open_alerts, *, now, result: CheckR
     _check_renewal(alliance, history, book, now=now, result=result)
 
 
-def _red_streak(alliance, history, book, metric) -> int:
-    """How many rounds in a row, up to the latest, the metric's light has been red."""
-    streak = 0
-    for index in range(len(history) - 1, -1, -1):
-        drafts = round_lights(alliance, history, index, book)
-        color = next(d.color for d in drafts if d.metric == metric and d.view == View.ALL)
-        if color != Color.RED:
-            break
-        streak += 1
-    return streak
-
-
-def _escalation_due(alliance, history, book, metric, mine) -> bool:
+def _escalation_due(lit: AllianceLights, metric, mine) -> bool:
     """Every second red round in a row takes the corner one rung up (rounds 2, 4, 6 …),
     until the top of the ladder."""
-    streak = _red_streak(alliance, history, book, metric)
+    streak = lit.red_streak(metric)
     if streak < 2 or streak % 2:
         return False
     top = [a for a in mine[AlertKind.ESCALATED] if a.escalation_id]
