@@ -191,8 +191,7 @@ def survey_emails_send(
         connection.open()
     except Exception as error:
         log.warning("cannot reach the mail server (%s); survey emails will be retried", error)
-        for invitation in invitations:
-            _postponed(invitation, error, now=now, result=result)
+        _postponed(invitations, error, now=now, result=result)
         return result
     try:
         for invitation in invitations:
@@ -207,8 +206,8 @@ def survey_emails_send(
                     # This message may be the cause, so it counts an attempt (a message that
                     # always breaks the line backs off and stops blocking the others); the
                     # rest of the batch was never tried and just waits.
-                    for other in invitations[invitations.index(invitation) + 1 :]:
-                        _postponed(other, error, now=now, result=result)
+                    rest = invitations[invitations.index(invitation) + 1 :]
+                    _postponed(rest, error, now=now, result=result)
                     break
                 continue
             _sent(invitation, now=now)
@@ -294,13 +293,17 @@ def _failed(invitation, error: Exception, *, now: datetime, result: SendResult, 
         result.retry_later(invitation.pk, now + backoff(attempts))
 
 
-def _postponed(invitation, error: Exception, *, now: datetime, result: SendResult):
-    """The mail server could not be reached or dropped the line: try again shortly. Not
-    counted as an attempt, since it says nothing about the address; however long the
-    outage, nobody's address is marked failed for it (the round's close ends the tries)."""
-    SurveyInvitation.objects.filter(pk=invitation.pk).update(
+def _postponed(invitations, error: Exception, *, now: datetime, result: SendResult):
+    """The mail server could not be reached or dropped the line: try these again shortly,
+    in one statement. Not counted as an attempt, since it says nothing about the address;
+    however long the outage, nobody's address is marked failed for it (the round's close
+    ends the tries)."""
+    if not invitations:
+        return
+    SurveyInvitation.objects.filter(pk__in=[i.pk for i in invitations]).update(
         last_error=f"{type(error).__name__}: {error}"[:300],
         next_email_at=now + BACKOFF_BASE,
         claimed_until=None,
     )
-    result.retry_later(invitation.pk, now + BACKOFF_BASE)
+    for invitation in invitations:
+        result.retry_later(invitation.pk, now + BACKOFF_BASE)
