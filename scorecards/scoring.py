@@ -42,43 +42,46 @@ METRIC = Case(
     default=F("corner"),
 )
 LOW_CONFIDENCE_RATE = 50  # percent
+# Each table's columns, paired with the name of the SELECT's field that fills it: the
+# one list both the INSERT and the SELECT are built from, so they cannot drift apart.
 SCORE_COLUMNS = [
-    "round_id",
-    "alliance_id",
-    "metric",
-    "view",
-    "function",
-    "score",
-    "responses",
-    "mean_square",
-    "computed_at",
+    ("round_id", "round_id"),
+    ("alliance_id", "alliance_id"),
+    ("metric", "metric"),
+    ("view", "view_"),
+    ("function", "function_"),
+    ("score", "score"),
+    ("responses", "responses"),
+    ("mean_square", "mean_square"),
+    ("computed_at", "computed_at"),
 ]
 HEALTH_COLUMNS = [
-    "round_id",
-    "alliance_id",
-    "period_start",
-    "opens_at",
-    "stage",
-    "invited",
-    "invited_lead",
-    "invited_partner",
-    "responded",
-    "responded_lead",
-    "responded_partner",
-    "response_rate",
-    "low_confidence",
-    "computed_at",
+    ("round_id", "pk"),
+    ("alliance_id", "alliance_id"),
+    ("period_start", "period_start"),
+    ("opens_at", "opens_at"),
+    ("stage", "stage"),
+    ("invited", "invited"),
+    ("invited_lead", "invited_lead"),
+    ("invited_partner", "invited_partner"),
+    ("responded", "responded"),
+    ("responded_lead", "responded_lead"),
+    ("responded_partner", "responded_partner"),
+    ("response_rate", "rate"),
+    ("low_confidence", "low"),
+    ("computed_at", "computed"),
 ]
 
 
-def _insert_select(model, columns: list[str], queryset) -> None:
+def _insert_select(model, columns: list[tuple[str, str]], queryset) -> None:
     """``INSERT INTO model (columns) <the queryset's SELECT>``: one statement."""
-    sql, params = queryset.query.sql_with_params()
+    selected = queryset.values_list(*(field for _, field in columns)).order_by()
+    sql, params = selected.query.sql_with_params()
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 - names, not data
-            f"({', '.join(quote(column) for column in columns)}) {sql}",
+            f"({', '.join(quote(column) for column, _ in columns)}) {sql}",
             params,
         )
 
@@ -99,18 +102,6 @@ def _score_cells(rounds, *, view: str, group: str | None, now: datetime):
             mean_square=Avg(ExpressionWrapper(POINTS * POINTS, output_field=FloatField())),
             computed_at=Value(now),
         )
-        .values_list(
-            "round_id",
-            "alliance_id",
-            "metric",
-            "view_",
-            "function_",
-            "score",
-            "responses",
-            "mean_square",
-            "computed_at",
-        )
-        .order_by()
     )
 
 
@@ -123,35 +114,15 @@ def _health_rows(rounds, *, now: datetime):
             output_field=FloatField(),
         ),
     )
-    return (
-        counted.annotate(rate=rate)
-        .annotate(
-            low=Case(
-                When(
-                    Q(responded__lt=MIN_CELL) | Q(rate__lt=LOW_CONFIDENCE_RATE),
-                    then=Value(True),
-                ),
-                default=Value(False),
+    return counted.annotate(rate=rate).annotate(
+        low=Case(
+            When(
+                Q(responded__lt=MIN_CELL) | Q(rate__lt=LOW_CONFIDENCE_RATE),
+                then=Value(True),
             ),
-            computed=Value(now),
-        )
-        .values_list(
-            "pk",
-            "alliance_id",
-            "period_start",
-            "opens_at",
-            "stage",
-            "invited",
-            "invited_lead",
-            "invited_partner",
-            "responded",
-            "responded_lead",
-            "responded_partner",
-            "rate",
-            "low",
-            "computed",
-        )
-        .order_by()
+            default=Value(False),
+        ),
+        computed=Value(now),
     )
 
 
