@@ -37,6 +37,7 @@ from governance.models import (
     Rung,
 )
 
+from . import snapshot
 from .detector import Observation, declines, red_confirmed
 from .kpis import value_kpi_lights
 from .lights import Color
@@ -176,6 +177,7 @@ def threshold_check(
             ],
             batch_size=2000,
         )
+        snapshot.store(alliances, histories, lights, now=now)
     result.lights = sum(len(d) for d in lights.values())
     open_alerts = defaultdict(list)
     for alert in Alert.objects.filter(

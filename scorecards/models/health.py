@@ -26,6 +26,7 @@ __all__ = [
     "AlertKind",
     "AlertNotice",
     "AlertStatus",
+    "AllianceHealth",
     "CornerScore",
     "DailyCheck",
     "Light",
@@ -330,3 +331,48 @@ class DailyCheck(models.Model):
 
     def __str__(self):
         return f"Threshold check of {self.day}"
+
+
+class AllianceHealth(AllianceOwned):
+    """Each live alliance's health at its latest scored round, in one row: what the portfolio
+    filters, sorts and draws without reading every round of every alliance.
+
+    A read model. The threshold check writes it whenever it lights an alliance's latest round,
+    from the same scores and lights it stores, so it is never ahead of or behind them.
+    """
+
+    alliance = models.OneToOneField(
+        "alliances.Alliance", on_delete=models.CASCADE, primary_key=True, related_name="health"
+    )
+    round = models.ForeignKey("surveys.SurveyRound", on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateField()
+    strategic = models.CharField(max_length=8, choices=Color.choices)
+    operational = models.CharField(max_length=8, choices=Color.choices)
+    relational = models.CharField(max_length=8, choices=Color.choices)
+    value = models.CharField(max_length=8, choices=Color.choices)
+    worst = models.PositiveSmallIntegerField(
+        help_text="The worst corner light's rank: 0 no data, 1 green, 2 yellow, 3 red."
+    )
+    score = models.FloatField(
+        null=True, help_text="The mean of the corner scores that can be judged (0–100)."
+    )
+    change = models.FloatField(null=True, help_text="Score change since the previous round.")
+    trend = models.JSONField(
+        default=list, help_text="[period start, score or null] of the recent rounds, oldest first."
+    )
+    response_rate = models.FloatField(null=True)
+    low_confidence = models.BooleanField(default=False)
+    divergence = models.BooleanField(
+        default=False, help_text="Green numbers, red relationship: the divergence signal is on."
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["worst"]), models.Index(fields=["score"])]
+
+    def __str__(self):
+        return f"{self.alliance_id}: {self.score}"
+
+    @property
+    def corner_colors(self) -> list[str]:
+        return [self.strategic, self.operational, self.relational, self.value]
