@@ -399,7 +399,10 @@ def journal_add(request, here):
 
 
 def csv_safe(value) -> str:
-    """Neutralise spreadsheet formulas in exported cells."""
+    """Neutralise spreadsheet formulas in exported cells. Numbers stay numbers (a negative
+    change is not a formula); any text starting like a formula is prefixed with a quote."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.10g}" if isinstance(value, float) else str(value)
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
