@@ -41,7 +41,7 @@ def home(request):
     chosen = chosen or next(iter(memberships), None)
     if chosen is None:
         return render(request, "accounts/no_organization.html")
-    return redirect("alliance_list", chosen.organization.slug)
+    return redirect("portfolio", chosen.organization.slug)
 
 
 # --- members --------------------------------------------------------------------------------

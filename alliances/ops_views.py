@@ -1,9 +1,9 @@
-"""Operational pages: health for load balancers and monitors, the dev outbox."""
+"""Operational pages: liveness and health for load balancers and monitors, the dev outbox."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -30,6 +30,13 @@ def _broker_ok() -> bool:
         return True
     except Exception:
         return False
+
+
+@never_cache
+def livez(request):
+    """The process answers: nothing else is looked at (no database, no session), so a slow
+    database never gets healthy web processes restarted. ``/healthz`` checks the services."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 @never_cache

@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, QuerySet
 
 from .models import (
     VALUE_THESIS_FIELDS,
@@ -58,36 +57,15 @@ def alliance_list(*, scope: Scope, filters: AllianceFilters = AllianceFilters())
             | Q(partner_name__icontains=filters.query)
             | Q(lead_organization__name__icontains=filters.query)
         )
-    return (
-        alliances.annotate(
-            gate_total=Count("gate_checks", filter=Q(gate_checks__stage=F("stage")), distinct=True),
-            gate_done=Count(
-                "gate_checks",
-                filter=Q(gate_checks__stage=F("stage"), gate_checks__done_at__isnull=False),
-                distinct=True,
-            ),
-            contact_count=Count("contacts", filter=Q(contacts__is_active=True), distinct=True),
-        )
-        .annotate(open_alerts=_open_alerts())
-        .order_by("stage", "name")
-    )
-
-
-def _open_alerts():
-    """Open or acknowledged alerts of the row's alliance: a subquery, so the counts above
-    are not multiplied by a join."""
-    from scorecards.models import Alert, AlertStatus
-
-    counted = (
-        Alert.objects.filter(
-            alliance=OuterRef("pk"), status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
-        )
-        .order_by()
-        .values("alliance")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+    return alliances.annotate(
+        gate_total=Count("gate_checks", filter=Q(gate_checks__stage=F("stage")), distinct=True),
+        gate_done=Count(
+            "gate_checks",
+            filter=Q(gate_checks__stage=F("stage"), gate_checks__done_at__isnull=False),
+            distinct=True,
+        ),
+        contact_count=Count("contacts", filter=Q(contacts__is_active=True), distinct=True),
+    ).order_by("stage", "name")
 
 
 def stage_counts(*, scope: Scope) -> dict[int, int]:

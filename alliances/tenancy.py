@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import Alliance, Membership, Organization, Side
+from .models import Alliance, Membership, Organization, Side, SideOwned, Visibility
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,24 @@ class AllianceScope:
         self.require_shared()
         if side != self.side:
             raise PermissionDenied("Each side manages its own contacts.")
+
+
+@dataclass(frozen=True)
+class SharedScope:
+    """What both parties of an alliance see alike, for what goes to both of them (e.g. the
+    steering digest emailed to both sides' steering members): the rows each party may see,
+    intersected, so nothing either side keeps internal. Read-only: it has no user."""
+
+    alliance: Alliance
+
+    def rows(self, model_or_queryset):
+        queryset = getattr(model_or_queryset, "objects", model_or_queryset).all()
+        rows = queryset.visible_to(self.alliance.lead_organization)
+        if self.alliance.partner_organization_id:
+            rows = rows.visible_to(self.alliance.partner_organization)
+        if issubclass(rows.model, SideOwned):
+            rows = rows.filter(visibility=Visibility.SHARED)
+        return rows
 
 
 def scope_for(user, org_slug: str) -> Scope:

@@ -2,12 +2,14 @@ from django.urls import include, path
 
 from governance import urls as governance_urls
 from scorecards import urls as scorecard_urls
+from scorecards.views import dashboards
 from surveys import urls as survey_urls
 
 from . import account_views, ops_views, views
 
 alliance_patterns = [
-    path("", views.alliance_detail, name="alliance_detail"),
+    path("", dashboards.alliance_one_pager, name="alliance_detail"),
+    path("profile/", views.alliance_profile, name="alliance_profile"),
     path("edit/", views.alliance_edit, name="alliance_edit"),
     path("archive/", views.alliance_archive, name="alliance_archive"),
     path("invite-partner/", views.partner_invite, name="partner_invite"),
@@ -31,6 +33,8 @@ alliance_patterns = [
 
 org_patterns = [
     path("", views.alliance_list, name="alliance_list"),
+    path("portfolio/", dashboards.portfolio, name="portfolio"),
+    path("portfolio.csv", dashboards.portfolio_csv, name="portfolio_csv"),
     path("alliances/new/", views.alliance_create, name="alliance_create"),
     path("alliances/<int:alliance>/", include(alliance_patterns)),
     path("members/", account_views.member_list, name="member_list"),
@@ -55,6 +59,7 @@ urlpatterns = [
     path("o/<slug:org>/", include(org_patterns)),
     path("join/<str:token>/", account_views.member_invitation, name="member_invitation"),
     path("partner/<str:token>/", account_views.partner_invitation, name="partner_invitation"),
+    path("livez", ops_views.livez, name="livez"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("dev/outbox/", ops_views.outbox, name="outbox"),
     *governance_urls.public_patterns,

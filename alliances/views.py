@@ -9,8 +9,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from scorecards.selectors import latest_corner_lights
-
 from . import selectors, services
 from .forms import (
     AllianceForm,
@@ -39,7 +37,7 @@ from .models import (
 from .tenancy import alliance_view, tenant_view
 
 
-def alliance_url(here, name="alliance_detail", *args):
+def alliance_url(here, name="alliance_profile", *args):
     return reverse(name, args=[here.scope.organization.slug, here.alliance.pk, *args])
 
 
@@ -47,9 +45,6 @@ def alliance_url(here, name="alliance_detail", *args):
 def alliance_list(request, scope):
     filters = selectors.AllianceFilters.from_querydict(request.GET)
     alliances = list(selectors.alliance_list(scope=scope, filters=filters))
-    lights = latest_corner_lights(alliance_ids=[a.pk for a in alliances])
-    for alliance in alliances:
-        alliance.corner_lights = lights.get(alliance.pk)
     context = {
         "alliances": alliances,
         "filters": filters,
@@ -85,7 +80,7 @@ def alliance_create(request, scope):
 
 
 @alliance_view
-def alliance_detail(request, here):
+def alliance_profile(request, here):
     overview = selectors.alliance_overview(here=here)
     context = {
         "here": here,
@@ -95,7 +90,7 @@ def alliance_detail(request, here):
         "advance_form": StageAdvanceForm(),
         "stages": Stage.choices,
     }
-    return render(request, "alliances/detail.html", context)
+    return render(request, "alliances/profile.html", context)
 
 
 @alliance_view
@@ -291,7 +286,7 @@ def gate_check_toggle(request, here, check):
     here.require_settings()
     services.gate_check_set(check=check, done=request.POST.get("done") == "1", user=request.user)
     if request.htmx:
-        return render(request, "alliances/detail.html#gate-check", {"check": check, "here": here})
+        return render(request, "alliances/profile.html#gate-check", {"check": check, "here": here})
     return redirect(alliance_url(here) + "#gate")
 
 

@@ -50,6 +50,13 @@ class LightAdmin(AllianceOwnedAdmin, ReadOnlyAdmin):
     list_select_related = [*ALLIANCE_TENANT, "round"]
 
 
+@admin.register(models.AllianceHealth)
+class AllianceHealthAdmin(AllianceOwnedAdmin, ReadOnlyAdmin):
+    list_display = ["alliance", "period_start", "worst", "score", "change", "lead_organization"]
+    list_filter = ["worst", "divergence"]
+    list_select_related = ALLIANCE_TENANT
+
+
 @admin.register(models.Alert)
 class AlertAdmin(AllianceOwnedAdmin):
     list_display = ["__str__", "kind", "status", "period_start", "raised_at", "lead_organization"]

@@ -33,6 +33,7 @@ from alliances.models import Alliance, Visibility
 from governance.models import ActionItem, ActionStatus, Escalation, GovernanceBody, Meeting
 from surveys.anonymity import MIN_CELL
 
+from .charts import sparkline
 from .lights import Color, threshold_color
 from .models import (
     BOUNDED_UNITS,
@@ -833,31 +834,14 @@ class KpiGroupRows:
 
 
 def _sparkline(kpi: Kpi, history: list[MonthValue], width=132, height=32, pad=4) -> dict | None:
-    """Points for a server-rendered SVG line: months across, values up."""
-    known = [(i, mv.value) for i, mv in enumerate(history) if mv.value is not None]
-    if not known:
-        return None
-    values = [v for _, v in known]
-    if kpi.has_thresholds:
-        values += [kpi.green_from, kpi.red_below]
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    step = (width - 2 * pad) / max(len(history) - 1, 1)
-
-    def y(value):
-        return round(height - pad - (value - low) / span * (height - 2 * pad), 1)
-
-    points = [(round(pad + i * step, 1), y(v)) for i, v in known]
-    last = points[-1]
-    return {
-        "width": width,
-        "height": height,
-        "points": " ".join(f"{x},{yy}" for x, yy in points),
-        "last_x": last[0],
-        "last_y": last[1],
-        "green_y": y(kpi.green_from) if kpi.has_thresholds else None,
-        "red_y": y(kpi.red_below) if kpi.has_thresholds else None,
-    }
+    """Points for a server-rendered SVG line: months across, values up, thresholds marked."""
+    marks = {"green": kpi.green_from, "red": kpi.red_below} if kpi.has_thresholds else {}
+    spark = sparkline(
+        [mv.value for mv in history], marks=marks, width=width, height=height, pad=pad
+    )
+    if spark is not None:
+        spark["green_y"], spark["red_y"] = spark["marks"].get("green"), spark["marks"].get("red")
+    return spark
 
 
 def _month_value(kpi: Kpi, month: date, value: float | None) -> MonthValue:

@@ -1,6 +1,11 @@
 """Scorecard URLs, mounted by alliances/urls.py: under an alliance and under an organisation."""
 
-from .views import health, kpis, reviews
+from .views import health, kpis, reviews, trends
 
-alliance_patterns = [*kpis.alliance_patterns, *health.alliance_patterns, *reviews.review_patterns]
+alliance_patterns = [
+    *kpis.alliance_patterns,
+    *health.alliance_patterns,
+    *trends.alliance_patterns,
+    *reviews.review_patterns,
+]
 org_patterns = [*kpis.org_patterns, *health.org_patterns]

@@ -47,12 +47,12 @@ def test_a_person_in_two_organisations_can_switch(world, client_for):
     member(world.ben, world.northwind, Role.VIEWER)
     client = client_for(world.ben)
     page = client.get("/o/contoso/").content.decode()
-    assert 'href="/o/northwind/"' in page and 'href="/o/contoso/"' in page
-    # "/" goes to the organisation used last.
+    assert 'href="/o/northwind/portfolio/"' in page and 'href="/o/contoso/portfolio/"' in page
+    # "/" goes to the portfolio of the organisation used last.
     assert client.get("/o/northwind/").status_code == 200
-    assert client.get("/").url == "/o/northwind/"
+    assert client.get("/").url == "/o/northwind/portfolio/"
     assert client.get("/o/contoso/").status_code == 200
-    assert client.get("/").url == "/o/contoso/"
+    assert client.get("/").url == "/o/contoso/portfolio/"
 
 
 def test_a_person_without_an_organisation_is_told_how_to_get_in(db, client):

@@ -56,7 +56,7 @@ def test_create_an_alliance(world, client_for):
     assert alliance.partner_organization is None
     assert alliance.model == AllianceModel.COOPETITION and alliance.strategic_importance == 4
     assert alliance.stage == Stage.FORMATION and alliance.created_by == world.ada
-    page = client.get(url(alliance)).content.decode()
+    page = client.get(url(alliance, "profile/")).content.decode()
     assert "Sell analytics to mid-market retailers together." in page
     assert "Invite the partner" in page
 
@@ -253,9 +253,11 @@ def test_journal_add_shared_and_internal(world, client_for):
     assert shared.visibility == Visibility.SHARED and shared.author == world.dan
     assert internal.visibility == Visibility.INTERNAL
     assert internal.author_organization == world.northwind
-    ours = client.get(url(world.shared)).content.decode()
+    ours = client.get(url(world.shared, "profile/")).content.decode()
     assert "Kickoff went well." in ours and "Their VP seems lukewarm." in ours
-    theirs = client_for(world.ben).get(url(world.shared, org="contoso")).content.decode()
+    theirs = (
+        client_for(world.ben).get(url(world.shared, "profile/", org="contoso")).content.decode()
+    )
     assert "Kickoff went well." in theirs and "Their VP seems lukewarm." not in theirs
 
 
@@ -313,7 +315,7 @@ def test_trigger_add_fire_and_delete(world, client_for):
     trigger.refresh_from_db()
     assert trigger.fired_at is not None and trigger.fired_by == world.ben
     assert trigger.fired_note == "Announced today: -20%."
-    page = client_for(world.ada).get(url(world.shared)).content.decode()
+    page = client_for(world.ada).get(url(world.shared, "profile/")).content.decode()
     assert "Announced today: -20%." in page
 
     delete = url(world.shared, f"triggers/{trigger.pk}/delete/")
@@ -373,7 +375,7 @@ def test_partner_fit_saves_and_the_detail_page_shows_total_and_weakest(world, cl
     scores = PartnerFitScore.objects.filter(alliance=world.shared)
     assert scores.count() == len(FitCriterion.values) == 7
     assert {s.visibility for s in scores} == {Visibility.INTERNAL}
-    page = client.get(url(world.shared)).content.decode()
+    page = client.get(url(world.shared, "profile/")).content.decode()
     fit = page[page.index('id="fit"') :]
     assert "27 <small>of 35</small>" in fit
     assert "Weakest: <strong>Cultural fit</strong> (2/5)" in fit
@@ -382,11 +384,13 @@ def test_partner_fit_saves_and_the_detail_page_shows_total_and_weakest(world, cl
     # Saving again updates rather than duplicates.
     client.post(url(world.shared, "fit/"), fit_data(cultural_score="5", economic_score="1"))
     assert PartnerFitScore.objects.filter(alliance=world.shared).count() == 7
-    page = client.get(url(world.shared)).content.decode()
+    page = client.get(url(world.shared, "profile/")).content.decode()
     assert "Weakest: <strong>Economic symmetry</strong> (1/5)" in page
 
     # One side's judgement of its partner is never shown to that partner.
-    theirs = client_for(world.ben).get(url(world.shared, org="contoso")).content.decode()
+    theirs = (
+        client_for(world.ben).get(url(world.shared, "profile/", org="contoso")).content.decode()
+    )
     assert "Slow decisions on their side." not in theirs and "Not scored yet." in theirs
 
 

@@ -412,30 +412,3 @@ def test_a_failed_or_abandoned_daily_check_is_retried(alliance, monkeypatch):
     assert DailyCheck.objects.get().finished_at is not None  # stale: taken over
 
 
-def test_the_alliance_list_shows_corner_lights_and_alerts_in_constant_queries(
-    alliance, world, client_for
-):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from tests.factories import AllianceFactory
-
-    client = client_for(world.ada)
-
-    def count() -> tuple[int, str]:
-        client.get("/o/northwind/")
-        with CaptureQueriesContext(connection) as captured:
-            page = client.get("/o/northwind/")
-        return len(captured), page.content.decode()
-
-    add_round(alliance, 0, {**dict.fromkeys(CORNERS, 80), "relational": 25})
-    check(alliance)
-    few, page = count()
-    assert "Relational trust: Red" in page and "1 alert" in page
-    for _ in range(15):
-        other = AllianceFactory(lead_organization=world.northwind, partner_name="Someone")
-        add_round(other, 0, {**dict.fromkeys(CORNERS, 60), "value": 25})
-        check(other)
-    many, page = count()
-    assert few == many
-    assert page.count(">Value realisation: Red</span>") == 15

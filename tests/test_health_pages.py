@@ -153,10 +153,11 @@ def test_another_alliances_alert_is_404_under_this_one(red_trust, world, client_
     assert client_for(world.ada).post(other).status_code == 404
 
 
-def test_the_health_tab_is_the_second_tab(alliance, world, client_for):
+def test_the_health_tab_follows_the_one_pager_and_the_profile(alliance, world, client_for):
     text = client_for(world.ada).get(url(alliance)).content.decode()
     nav = text[text.index('class="subnav"') :]
-    assert nav.index(">Overview<") < nav.index(">Health<") < nav.index(">Contacts<")
+    assert nav.index(">One-pager<") < nav.index(">Profile<") < nav.index(">Health<")
+    assert nav.index(">Health<") < nav.index(">Trends<") < nav.index(">Contacts<")
     assert f'href="/o/northwind/alliances/{alliance.pk}/health/" aria-current="page"' in nav
 
 

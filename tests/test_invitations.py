@@ -512,7 +512,7 @@ def test_login_page(world):
     assert response.status_code == 302
     assert session_user_id(client) == world.ada.pk
     response = client.get(response["Location"])
-    assert response.status_code == 302 and response["Location"] == "/o/northwind/"
+    assert response.status_code == 302 and response["Location"] == "/o/northwind/portfolio/"
 
 
 def test_login_ignores_the_case_of_the_email(world):

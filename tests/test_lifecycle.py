@@ -326,7 +326,7 @@ def test_stage_5_page_needs_an_outcome_and_lessons_for_an_exit(world, client_for
     assert world.shared.is_closed
     assert LessonsLearned.objects.get(alliance=world.shared).data == LESSONS["data"]
 
-    detail = client.get(url(world.shared)).content.decode()
+    detail = client.get(url(world.shared, "profile/")).content.decode()
     assert "Lessons learned" in detail and LESSONS["what_did_not"] in detail
     assert "This alliance has exited" in detail
 
@@ -366,7 +366,7 @@ def test_history_shows_every_transition_on_the_alliance_page(world, client_for):
         to_stage=Stage.GOVERNANCE,
         reason="Escalation ladder missing.",
     )
-    page = client_for(world.ada).get(url(alliance)).content.decode()
+    page = client_for(world.ada).get(url(alliance, "profile/")).content.decode()
     history = page[page.index('id="history"') :]
     for text in (
         "Alliance created.",
@@ -378,7 +378,9 @@ def test_history_shows_every_transition_on_the_alliance_page(world, client_for):
     ):
         assert text in history, text
     # The partner sees the same history.
-    partner_page = client_for(world.ben).get(url(alliance, org="contoso")).content.decode()
+    partner_page = (
+        client_for(world.ben).get(url(alliance, "profile/", org="contoso")).content.decode()
+    )
     assert "Escalation ladder missing." in partner_page
 
 
@@ -507,5 +509,5 @@ def test_a_renewal_is_not_shown_as_a_move_back(world, client_for):
     backwards = [t for t in transitions if t.is_backward]
     assert not renewal.is_backward
     assert len(backwards) == 1 and backwards[0].note == "Value figures were incomplete."
-    page = client_for(world.ada).get(url(world.shared)).content.decode()
+    page = client_for(world.ada).get(url(world.shared, "profile/")).content.decode()
     assert page.count("moved back") == 1

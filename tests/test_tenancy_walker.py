@@ -33,6 +33,7 @@ NOT_TENANT_SCOPED = {
     "admin/": "Django admin: staff only, outside the tenant model",
     "accounts/": "Django's login, logout and password pages: no tenant data",
     "healthz": "load-balancer health check: reports platform state, no tenant data",
+    "livez": "liveness probe: answers ok without touching the database",
     "dev/outbox/": "DEBUG-only outbox for staff: the platform's own mail files",
     "join/<str:token>/": "member invitation: the emailed secret token is the credential",
     "partner/<str:token>/": "partner invitation: the emailed secret token is the credential",

@@ -24,7 +24,13 @@ from tests.factories import ContactFactory, JournalEntryFactory
 
 
 def detail(world, org, alliance):
+    """The alliance's home: its one-pager."""
     return f"/o/{org}/alliances/{alliance.pk}/"
+
+
+def profile(world, org, alliance):
+    """The alliance's profile: its gate, people, thesis, triggers, fit and journal."""
+    return detail(world, org, alliance) + "profile/"
 
 
 def listed(response):
@@ -93,19 +99,19 @@ def test_members_page_lists_only_ones_own_organisation(world, client_for, user, 
 
 
 def test_internal_notes_stay_with_their_author(world, client_for):
-    ada_sees = client_for(world.ada).get(detail(world, "northwind", world.shared)).content
+    ada_sees = client_for(world.ada).get(profile(world, "northwind", world.shared)).content
     assert b"Northwind internal secret" in ada_sees
     assert b"Northwind shared" in ada_sees
     assert b"Contoso internal secret" not in ada_sees
 
-    ben_sees = client_for(world.ben).get(detail(world, "contoso", world.shared)).content
+    ben_sees = client_for(world.ben).get(profile(world, "contoso", world.shared)).content
     assert b"Contoso internal secret" in ben_sees
     assert b"Northwind shared" in ben_sees
     assert b"Northwind internal secret" not in ben_sees
 
 
 def test_the_partner_organisations_internal_notes_stay_hidden_from_the_lead(world, client_for):
-    content = client_for(world.ada).get(detail(world, "northwind", world.litware)).content
+    content = client_for(world.ada).get(profile(world, "northwind", world.litware)).content
     assert b"Northwind internal secret" in content
     assert b"Litware internal secret" not in content
 
@@ -121,7 +127,7 @@ def test_a_note_posted_as_internal_never_reaches_the_partner(world, client_for):
     assert entry.author_organization == world.contoso
 
     for user in (world.ada, world.dan, world.vic):
-        content = client_for(user).get(detail(world, "northwind", world.shared)).content
+        content = client_for(user).get(profile(world, "northwind", world.shared)).content
         assert b"Contoso thinks the lead is slow" not in content
     assert entry not in JournalEntry.objects.visible_to(world.northwind)
     assert entry in JournalEntry.objects.visible_to(world.contoso)
@@ -129,7 +135,7 @@ def test_a_note_posted_as_internal_never_reaches_the_partner(world, client_for):
 
 def test_journal_only_shows_the_alliance_at_hand(world, client_for):
     JournalEntryFactory(alliance=world.litware, body="About the Litware deal")
-    content = client_for(world.ada).get(detail(world, "northwind", world.shared)).content
+    content = client_for(world.ada).get(profile(world, "northwind", world.shared)).content
     assert b"About the Litware deal" not in content
     assert b"Fabrikam shared" not in content
 
@@ -182,7 +188,7 @@ def test_partner_fit_is_seen_only_by_the_side_that_scored(
     world, client_for, fit_scores, user, org, own, other
 ):
     client = client_for(getattr(world, user))
-    response = client.get(detail(world, org, world.shared))
+    response = client.get(profile(world, org, world.shared))
     organization = response.context["here"].scope.organization
     scores = response.context["overview"].fit_scores
     assert len(scores) == len(FitCriterion.values)
@@ -232,7 +238,7 @@ def test_pending_partner_invitation_shows_on_the_leads_page(world, client_for):
         partner_name="Adatum",
         partner_email="pat@adatum.example",
     )
-    response = client_for(world.ada).get(detail(world, "northwind", alliance))
+    response = client_for(world.ada).get(profile(world, "northwind", alliance))
     assert response.context["overview"].pending_invitation.email == "pat@adatum.example"
     assert b"pat@adatum.example" in response.content
     assert client_for(world.ben).get(detail(world, "contoso", alliance)).status_code == 404

@@ -18,9 +18,11 @@ def stage_steps(current: int, compact: bool = False):
 
 # (label, the tab's page, the other pages that belong to its section)
 ALLIANCE_TABS = [
-    ("Overview", "alliance_detail", {"alliance_edit", "partner_fit", "stage_advance",
+    ("One-pager", "alliance_detail", set()),
+    ("Profile", "alliance_profile", {"alliance_edit", "partner_fit", "stage_advance",
                                      "stage_back", "trigger_create", "trigger_fire"}),
     ("Health", "alliance_health", {"health_thresholds", "alert_resolve"}),
+    ("Trends", "alliance_trends", set()),
     ("Contacts", "contact_list", {"contact_create", "contact_edit", "contact_import"}),
     ("Surveys", "survey_rounds", {"survey_round", "survey_round_off_cycle", "survey_settings"}),
     ("Scorecard", "kpi_board", {"kpi_create", "kpi_edit", "kpi_values", "kpi_values_import"}),
@@ -55,3 +57,14 @@ def alliance_tabs(context, here):
 @register.filter
 def party(alliance, side):
     return alliance.party_name(side)
+
+
+@register.filter
+def portfolio_sort(filters, key):
+    """The portfolio's query string sorted by ``key``, other filters kept."""
+    return filters.query(sort=key)
+
+
+@register.filter
+def portfolio_page(filters, number):
+    return filters.query(page=number)

@@ -230,6 +230,9 @@ def action_complete(request, here, action):
     if action.status != ActionStatus.DONE:
         action.status = ActionStatus.DONE
         services.action_save(action=action, user=request.user)
+    if request.htmx and request.POST.get("partial") == "one-pager":
+        context = {"action": action, "org": here.scope.organization.slug, "may_act": True}
+        return render(request, "scorecards/dashboards/_action.html", context)
     if request.htmx:
         return render(
             request,

@@ -303,6 +303,10 @@ class Alert(AllianceOwned):
     def is_open(self) -> bool:
         return self.status != AlertStatus.RESOLVED
 
+    @property
+    def symbol(self) -> str:
+        return Color(self.to_color).symbol
+
 
 class AlertNotice(models.Model):
     """That one person was told about one alert: the claim that makes each email once."""

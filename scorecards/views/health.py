@@ -7,8 +7,6 @@ if the lead allows it); an organisation's defaults are its admins'. Every page r
 fixed number of queries, however many rounds or alerts there are.
 """
 
-from collections import defaultdict
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -22,6 +20,7 @@ from alliances.models import Alliance, Side, Stage
 from alliances.tenancy import alliance_view, tenant_view
 
 from .. import services
+from ..dashboards import ALERT_RELATED, metric_card, round_lights
 from ..health_forms import (
     STATUS_FILTERS,
     AlertFilterForm,
@@ -30,7 +29,7 @@ from ..health_forms import (
     ThresholdsForm,
     stage_rows,
 )
-from ..models import Alert, AlertStatus, Light, Metric, RoundHealth, Threshold, View
+from ..models import Alert, AlertStatus, Metric, Threshold, View
 from ..models.health import CORNER_METRICS
 from ..reviews import latest_review_ratings
 from ..rules import DEFAULT_THRESHOLDS, ThresholdBook, Thresholds
@@ -39,7 +38,6 @@ from ..rules import DEFAULT_THRESHOLDS, ThresholdBook, Thresholds
 HISTORY_ROUNDS = 12
 # Alerts the inbox lists at most, newest first.
 INBOX_LIMIT = 200
-ALERT_RELATED = ("action", "escalation", "acknowledged_by", "resolved_by")
 
 
 def _url(here, name: str, *args) -> str:
@@ -53,48 +51,12 @@ def _org_url(scope, name: str, *args) -> str:
 # --- the Health tab --------------------------------------------------------------------------
 
 
-def _change(light: Light | None, before: Light | None) -> float | None:
-    if light is None or before is None or light.score is None or before.score is None:
-        return None
-    return light.score - before.score
-
-
-def _gap(lead: Light | None, partner: Light | None) -> float | None:
-    if lead is None or partner is None or lead.score is None or partner.score is None:
-        return None
-    return abs(lead.score - partner.score)
-
-
-def _metric_card(metric, lights, previous, ratings) -> dict:
-    light = lights.get((metric, View.ALL))
-    lead, partner = lights.get((metric, View.LEAD)), lights.get((metric, View.PARTNER))
-    return {
-        "label": Metric(metric).label,
-        "light": light,
-        "change": _change(light, previous.get((metric, View.ALL))),
-        "lead": lead,
-        "partner": partner,
-        "gap": _gap(lead, partner),
-        "rating": ratings.get(metric),
-    }
-
-
 @alliance_view
 def alliance_health(request, here):
     alliance = here.alliance
-    rounds = list(
-        here.scope.rows(RoundHealth.objects.filter(alliance=alliance))
-        .select_related("round")
-        .order_by("-opens_at", "-round_id")[:HISTORY_ROUNDS]
-    )
-    lights = defaultdict(dict)
-    for light in here.scope.rows(
-        Light.objects.filter(alliance=alliance, round_id__in=[r.round_id for r in rounds])
-    ):
-        lights[light.round_id][(light.metric, light.view)] = light
-    latest = rounds[0] if rounds else None
-    current = lights[latest.round_id] if latest else {}
-    previous = lights[rounds[1].round_id] if len(rounds) > 1 else {}
+    history = round_lights(scope=here.scope, alliance=alliance, rounds=HISTORY_ROUNDS)
+    rounds, lights, latest = history.rounds, history.lights, history.latest
+    current, previous = history.at(0), history.at(1)
     ratings = latest_review_ratings(scope=here.scope, alliance_ids=[alliance.pk]).get(
         alliance.pk, {}
     )
@@ -113,8 +75,8 @@ def alliance_health(request, here):
         "here": here,
         "latest": latest,
         "lit": bool(current),
-        "corners": [_metric_card(m, current, previous, ratings) for m in CORNER_METRICS],
-        "trust": _metric_card(Metric.TRUST, current, previous, {}),
+        "corners": [metric_card(m, current, previous, ratings) for m in CORNER_METRICS],
+        "trust": metric_card(Metric.TRUST, current, previous),
         "rate": current.get((Metric.RESPONSE_RATE, View.ALL)),
         "divergence": current.get((Metric.ALLIANCE, View.ALL)),
         "has_ratings": bool(ratings),
@@ -162,9 +124,16 @@ def alert_acknowledge(request, here, alert):
     try:
         services.alert_acknowledge(alert=alert, user=request.user, now=timezone.now())
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        if request.htmx:  # the item shows where the alert stands now, e.g. resolved
+            alert = _alert(here, alert.pk)
+        else:
+            messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Acknowledged: {alert}.")
+        if not request.htmx:
+            messages.success(request, f"Acknowledged: {alert}.")
+    if request.htmx:  # in place: the alert's item on the one-pager
+        context = {"alert": alert, "org": here.scope.organization.slug, "may_act": True}
+        return render(request, "scorecards/dashboards/_alert.html", context)
     return redirect(_back(request, here))
 
 
