@@ -44,6 +44,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("send_survey_emails", "surveys.jobs.send_survey_emails"),
     PeriodicJob("score_closed_rounds", "scorecards.jobs.score_closed_rounds"),
     PeriodicJob("daily_threshold_check", "scorecards.jobs.daily_threshold_check"),
+    PeriodicJob("steering_digest", "scorecards.digest.steering_digests"),
 ]
 
 

@@ -57,6 +57,13 @@ class AllianceHealthAdmin(AllianceOwnedAdmin, ReadOnlyAdmin):
     list_select_related = ALLIANCE_TENANT
 
 
+@admin.register(models.SteeringDigest)
+class SteeringDigestAdmin(AllianceOwnedAdmin, ReadOnlyAdmin):
+    list_display = ["email", "round", "sent_at", "claimed_at", "alliance", "lead_organization"]
+    list_select_related = [*ALLIANCE_TENANT, "round"]
+    search_fields = [*AllianceOwnedAdmin.search_fields, "email"]
+
+
 @admin.register(models.Alert)
 class AlertAdmin(AllianceOwnedAdmin):
     list_display = ["__str__", "kind", "status", "period_start", "raised_at", "lead_organization"]

@@ -183,3 +183,20 @@ def test_outbox_is_hidden_from_non_staff_and_without_debug(db, outbox, client, s
     settings.DEBUG = False
     assert client.get("/dev/outbox/").status_code == 404
     assert Client().get("/dev/outbox/").status_code == 302  # anonymous: sign in first
+
+
+
+@pytest.mark.parametrize(
+    "template, context",
+    [
+        ("escalation_moved", {"escalation": {"title": "R&D <budget>"}, "alliance": {"name": "A&B"}}),
+        ("steering_digest", {"alliance": {"name": "A&B"}, "round": {"label": "May <2026>"}}),
+        ("partner_invitation", {"alliance": {"name": "A&B"}, "inviter": "Q&A"}),
+    ],
+)
+def test_email_subjects_are_plain_text_not_html_escaped(template, context):
+    """A subject is plain text: "R&D" stays "R&D", never "R&amp;D"."""
+    from django.template.loader import render_to_string
+
+    subject = render_to_string(f"emails/{template}_subject.txt", context)
+    assert "&amp;" not in subject and "&lt;" not in subject and "A&B" in subject
