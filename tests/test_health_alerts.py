@@ -410,5 +410,3 @@ def test_a_failed_or_abandoned_daily_check_is_retried(alliance, monkeypatch):
     assert DailyCheck.objects.get().finished_at is None  # still someone else's
     jobs.daily_threshold_check(now=morning + timedelta(hours=2))
     assert DailyCheck.objects.get().finished_at is not None  # stale: taken over
-
-

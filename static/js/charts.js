@@ -2,8 +2,11 @@
  * Concord's interactive charts: plotly figures drawn from JSON the server wrote.
  *
  * The contract, for every page with charts:
- *   - Load plotly and this file once per page, in the <head>, with
- *     {% include "scorecards/_plotly_scripts.html" %} inside {% block scripts %}.
+ *   - Load this file with {% include "scorecards/_plotly_scripts.html" %} inside
+ *     {% block scripts %} (at the end of <body>, so pages reached by htmx-boosted links, e.g.
+ *     the alliance tabs, bring their scripts along). This file loads plotly (the URL in its
+ *     data-plotly attribute) once per page, only when there is something to draw; running
+ *     this file again after a boosted swap adds no second plotly and no second listener.
  *   - Build each figure on the server as a plain dict in plotly's JSON shape,
  *     {"data": [...], "layout": {...}, "config": {...}}, and write it with
  *     {{ figure|json_script:"some-id" }} (a <script type="application/json">: data, never run).
@@ -22,6 +25,13 @@
  */
 (function () {
   "use strict";
+
+  if (window.concordCharts) {  // again, after an htmx-boosted swap: draw what is new
+    window.concordCharts.drawAll();
+    return;
+  }
+  var plotlySrc = document.currentScript && document.currentScript.getAttribute("data-plotly");
+  var loading = false;
 
   var DRAWN = "data-figure-drawn";
   var fallbacks = new WeakMap(); // a drawn chart's div -> what it held before
@@ -59,9 +69,21 @@
   }
 
   function drawAll() {
-    if (!window.Plotly) return;
-    document.querySelectorAll("[data-figure]:not([" + DRAWN + "])").forEach(draw);
+    var pending = document.querySelectorAll("[data-figure]:not([" + DRAWN + "])");
+    if (!pending.length) return;
+    if (!window.Plotly) {
+      if (!loading && plotlySrc) {
+        loading = true;
+        var script = document.createElement("script");
+        script.src = plotlySrc;
+        script.onload = drawAll;
+        document.head.appendChild(script);
+      }
+      return;
+    }
+    pending.forEach(draw);
   }
+  window.concordCharts = { drawAll: drawAll };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", drawAll);
