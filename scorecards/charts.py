@@ -80,8 +80,8 @@ def quadrant(importance: int, score: float | None, healthy_from: float) -> str |
 
 def matrix_figure(points: list[dict], *, healthy_from: float) -> dict:
     """The strategic-importance × health matrix. ``points``: dicts with name, importance,
-    score and color (the worst corner light). Importance is jittered a little so
-    alliances of equal importance do not hide each other."""
+    score, color (the worst corner light) and url (its one-pager, opened on a click).
+    Importance is jittered a little so alliances of equal importance do not hide each other."""
     traces = []
     for color, (symbol, hex_color) in MARKERS.items():
         mine = [p for p in points if p["color"] == color and p["score"] is not None]
@@ -95,7 +95,8 @@ def matrix_figure(points: list[dict], *, healthy_from: float) -> dict:
                 "x": [round(p["importance"] + _jitter(p["id"]), 2) for p in mine],
                 "y": [round(p["score"], 1) for p in mine],
                 "text": [p["name"] for p in mine],
-                "hovertemplate": "%{text}<br>Health %{y:.0f}<extra></extra>",
+                "customdata": [p["url"] for p in mine],
+                "hovertemplate": "%{text}<br>Health %{y:.0f} (click to open)<extra></extra>",
                 "marker": {"symbol": symbol, "size": 9, "color": hex_color, "opacity": 0.85},
             }
         )

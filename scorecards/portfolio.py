@@ -21,6 +21,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 
 from alliances.models import Alliance, AllianceModel, Stage
 from alliances.tenancy import ALLIANCE_RELATED, Scope
@@ -314,6 +315,7 @@ def portfolio(*, scope: Scope, filters: PortfolioFilters, now: datetime) -> Port
     page = paginator.get_page(filters.page)
     page.object_list = [Row(a, getattr(a, "health", None)) for a in page.object_list]
     split = healthy_from(scope)
+    home = reverse("alliance_detail", args=[scope.organization.slug, 0])  # one reverse, not 1,000
     matrix = [
         {
             "id": pk,
@@ -322,6 +324,7 @@ def portfolio(*, scope: Scope, filters: PortfolioFilters, now: datetime) -> Port
             "score": score,
             "color": Color.GREY if worst is None else [c for c in Color if c.rank == worst][0],
             "quadrant": quadrant(importance, score, split),
+            "url": home.removesuffix("0/") + f"{pk}/",
         }
         for pk, name, importance, score, worst in alliances.order_by("pk").values_list(
             "pk", "name", "strategic_importance", "health__score", "health__worst"

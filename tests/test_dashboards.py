@@ -567,3 +567,15 @@ def test_sparkline_skips_gaps_and_keeps_its_scale():
     spark = sparkline([50, None, 100], low=0, high=100, width=23, height=13, pad=3)
     assert spark["points"] == "3.0,6.5 20.0,3.0" and spark["count"] == 2
     assert sparkline([None, None]) is None
+
+
+def test_the_matrix_points_open_their_one_pager(world, lit, client_for):
+    import json
+
+    text = client_for(world.ada).get("/o/northwind/portfolio/").content.decode()
+    raw = text.split('<script id="matrix-figure" type="application/json">')[1].split("</script>")[0]
+    figure = json.loads(raw)
+    urls = {url for trace in figure["data"] for url in trace["customdata"]}
+    assert f"/o/northwind/alliances/{lit.pk}/" in urls
+    names = {name for trace in figure["data"] for name in trace["text"]}
+    assert lit.name in names and world.fabrikam_alliance.name not in names

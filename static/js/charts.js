@@ -13,6 +13,7 @@
  *   - Put <div data-figure="some-id"></div> where the chart goes. Whatever the div holds
  *     (e.g. "the same data is in the table below") is shown until the chart replaces it, and
  *     stays when JavaScript or plotly is unavailable.
+ * A point whose customdata is a path on this site ("/o/...") opens that page when clicked.
  * Every such div not drawn yet is drawn when the page has loaded, after each htmx swap and
  * after htmx restores a page from its history. A chart that htmx removes is purged first, and
  * a page htmx keeps for "back" is kept with its divs as the server wrote them, without
@@ -59,7 +60,14 @@
     fallbacks.set(el, Array.prototype.slice.call(el.childNodes));
     el.setAttribute(DRAWN, "");
     el.replaceChildren();
-    window.Plotly.newPlot(el, figure.data || [], layout, config);
+    window.Plotly.newPlot(el, figure.data || [], layout, config).then(function () {
+      // A point whose customdata is a path of ours opens it (e.g. the matrix's alliances).
+      el.on("plotly_click", function (event) {
+        var point = event.points && event.points[0];
+        var target = point && point.customdata;
+        if (typeof target === "string" && /^\/[^/]/.test(target)) window.location.assign(target);
+      });
+    });
   }
 
   function undraw(el) {
