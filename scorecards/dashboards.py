@@ -17,7 +17,7 @@ from governance.models import OPEN_ACTION_STATUSES, ActionItem, Risk, RiskStatus
 from governance.selectors import BodyStatus, body_statuses
 
 from .charts import sparkline
-from .kpis import KpiRow, kpi_board
+from .kpis import KpiRow, kpi_latest
 from .lights import Color
 from .models import Alert, AlertStatus, Light, Metric, RoundHealth, View
 from .models.health import CORNER_METRICS
@@ -127,10 +127,12 @@ def metric_card(metric, current: dict, previous: dict, ratings=None, series=None
 
 @dataclass
 class RoundLights:
-    """An alliance's recent scored rounds (newest first) and their lights by round."""
+    """An alliance's recent scored rounds (newest first), the lights of the newest of them,
+    and the everyone-view score of every metric in all of them (for trend lines)."""
 
     rounds: list[RoundHealth]
     lights: dict[int, dict[tuple[str, str], Light]]
+    scores: dict[int, dict[str, float | None]]
 
     @property
     def latest(self) -> RoundHealth | None:
@@ -139,27 +141,34 @@ class RoundLights:
     def at(self, index: int) -> dict[tuple[str, str], Light]:
         return self.lights[self.rounds[index].round_id] if index < len(self.rounds) else {}
 
-    def series(self, metric: str, view: str = View.ALL) -> list[float | None]:
-        """The metric's scores, oldest first."""
-        return [
-            light.score if (light := self.lights[r.round_id].get((metric, view))) else None
-            for r in reversed(self.rounds)
-        ]
+    def series(self, metric: str) -> list[float | None]:
+        """The metric's everyone-view scores, oldest first."""
+        return [self.scores[r.round_id].get(metric) for r in reversed(self.rounds)]
 
 
-def round_lights(*, scope, alliance: Alliance, rounds: int) -> RoundLights:
-    """The latest ``rounds`` scored rounds and their lights: two queries."""
+def recent_lights(*, scope, alliance: Alliance, rounds: int, full: int | None = None):
+    """The latest ``rounds`` scored rounds, the lights of the newest ``full`` of them (all, if
+    None) and every round's everyone-view scores: three queries, and light ones: a round
+    read only for its trend is a few numbers, not a few dozen objects."""
     recent = list(
         scope.rows(RoundHealth.objects.filter(alliance=alliance))
         .select_related("round")
         .order_by("-opens_at", "-round_id")[:rounds]
     )
+    ids = [r.round_id for r in recent]
     lights = defaultdict(dict)
     for light in scope.rows(
-        Light.objects.filter(alliance=alliance, round_id__in=[r.round_id for r in recent])
+        Light.objects.filter(alliance=alliance, round_id__in=ids if full is None else ids[:full])
     ):
         lights[light.round_id][(light.metric, light.view)] = light
-    return RoundLights(recent, lights)
+    scores = defaultdict(dict)
+    for round_id, metric, score in (
+        scope.rows(Light.objects.filter(alliance=alliance, round_id__in=ids, view=View.ALL))
+        .order_by()
+        .values_list("round_id", "metric", "score")
+    ):
+        scores[round_id][metric] = score
+    return RoundLights(recent, lights, scores)
 
 
 @dataclass
@@ -207,7 +216,7 @@ class OnePager:
 
 
 def one_pager(*, scope, alliance: Alliance, today: date) -> OnePager:
-    history = round_lights(scope=scope, alliance=alliance, rounds=TREND_ROUNDS)
+    history = recent_lights(scope=scope, alliance=alliance, rounds=TREND_ROUNDS, full=2)
     current, previous = history.at(0), history.at(1)
     ratings = latest_review_ratings(scope=scope, alliance_ids=[alliance.pk]).get(alliance.pk, {})
     thresholds = ThresholdBook([alliance]).for_alliance(alliance, alliance.stage)
@@ -259,11 +268,7 @@ def one_pager(*, scope, alliance: Alliance, today: date) -> OnePager:
             body_statuses(scope=scope, alliance=alliance, today=today), key=lambda b: b.next_due
         ),
         has_ratings=bool(ratings),
-        kpis=[
-            row
-            for group in kpi_board(scope=scope, alliance=alliance, today=today)
-            for row in group.rows
-        ],
+        kpis=kpi_latest(scope=scope, alliance=alliance),
         gate_done=gate["done"],
         gate_total=gate["total"],
         thresholds=thresholds,

@@ -849,11 +849,10 @@ def _month_value(kpi: Kpi, month: date, value: float | None) -> MonthValue:
     return MonthValue(month, value, kpi_format(kpi, value), color, reason)
 
 
-def kpi_board(*, scope, alliance: Alliance, today: date, archived: bool = False):
-    """The alliance's KPIs by group, each with its latest value and light and a year of
-    history. A fixed number of queries however many KPIs and months there are."""
+def _kpis(*, scope, alliance: Alliance, archived: bool = False) -> list[Kpi]:
+    """The alliance's KPIs in board order, each annotated with its latest month and value."""
     latest = KpiValue.objects.filter(kpi=OuterRef("pk")).order_by("-month")
-    kpis = list(
+    return list(
         scope.rows(Kpi.objects.filter(alliance=alliance))
         .filter(archived_at__isnull=not archived)
         .annotate(
@@ -862,6 +861,30 @@ def kpi_board(*, scope, alliance: Alliance, today: date, archived: bool = False)
         )
         .order_by("position", "pk")
     )
+
+
+def _latest(kpi: Kpi) -> MonthValue | None:
+    if kpi.latest_month is None:
+        return None
+    return _month_value(kpi, kpi.latest_month, kpi.latest_value)
+
+
+def kpi_latest(*, scope, alliance: Alliance) -> list[KpiRow]:
+    """The alliance's live KPIs with their latest value and light, without history: one
+    query (the one-pager's KPI lights)."""
+    order = {group: index for index, group in enumerate(KpiGroup.values)}
+    rows = []
+    for kpi in sorted(_kpis(scope=scope, alliance=alliance), key=lambda k: order[k.group]):
+        current = _latest(kpi)
+        color, reason = (current.color, current.reason) if current else kpi_light(kpi, None)
+        rows.append(KpiRow(kpi, current, color, reason, [], None))
+    return rows
+
+
+def kpi_board(*, scope, alliance: Alliance, today: date, archived: bool = False):
+    """The alliance's KPIs by group, each with its latest value and light and a year of
+    history. A fixed number of queries however many KPIs and months there are."""
+    kpis = _kpis(scope=scope, alliance=alliance, archived=archived)
     months = months_back(today, HISTORY_MONTHS)
     values = {
         (kpi_id, month): value
@@ -874,11 +897,7 @@ def kpi_board(*, scope, alliance: Alliance, today: date, archived: bool = False)
         rows = []
         for kpi in (k for k in kpis if k.group == group):
             history = [_month_value(kpi, m, values.get((kpi.pk, m))) for m in months]
-            current = (
-                _month_value(kpi, kpi.latest_month, kpi.latest_value)
-                if kpi.latest_month is not None
-                else None
-            )
+            current = _latest(kpi)
             color, reason = (current.color, current.reason) if current else kpi_light(kpi, None)
             rows.append(KpiRow(kpi, current, color, reason, history, _sparkline(kpi, history)))
         groups.append(KpiGroupRows(group, label, rows))

@@ -20,7 +20,7 @@ from alliances.models import Alliance, Side, Stage
 from alliances.tenancy import alliance_view, tenant_view
 
 from .. import services
-from ..dashboards import ALERT_RELATED, metric_card, round_lights
+from ..dashboards import ALERT_RELATED, metric_card, recent_lights
 from ..health_forms import (
     STATUS_FILTERS,
     AlertFilterForm,
@@ -54,7 +54,7 @@ def _org_url(scope, name: str, *args) -> str:
 @alliance_view
 def alliance_health(request, here):
     alliance = here.alliance
-    history = round_lights(scope=here.scope, alliance=alliance, rounds=HISTORY_ROUNDS)
+    history = recent_lights(scope=here.scope, alliance=alliance, rounds=HISTORY_ROUNDS)
     rounds, lights, latest = history.rounds, history.lights, history.latest
     current, previous = history.at(0), history.at(1)
     ratings = latest_review_ratings(scope=here.scope, alliance_ids=[alliance.pk]).get(
