@@ -200,7 +200,22 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # Rendered dashboards and their version tokens (scorecards/freshness.py). Shared by every
+    # process: a job in the worker that changes what a page shows must reach the web process.
+    "dashboards": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "dashboards",
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / "dashboards"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    ),
 }
 
 # Security. Inline scripts need the per-request nonce; nothing is loaded from elsewhere.
@@ -247,6 +262,9 @@ LOGGING = {
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 # Requests per minute one client may make to the survey pages under /s/.
 SURVEY_RATE_LIMIT = envint("SURVEY_RATE_LIMIT", 60)
+
+# Mounts /bench/one-query, the yardstick of `make bench` (never in production).
+BENCH_VIEWS = envbool("CONCORD_BENCH_VIEWS", "0")
 
 # Shown by /healthz as stale when the heartbeat is older than this.
 HEARTBEAT_STALE_AFTER = timedelta(seconds=envint("HEARTBEAT_STALE_SECONDS", 15 * 60))

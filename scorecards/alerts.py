@@ -37,7 +37,7 @@ from governance.models import (
     Rung,
 )
 
-from . import snapshot
+from . import freshness, snapshot
 from .detector import Observation, declines, red_confirmed
 from .kpis import value_kpi_lights
 from .lights import Color
@@ -188,6 +188,7 @@ def threshold_check(
         history = histories[alliance.pk]
         if history:
             _check_alliance(lit[alliance.pk], open_alerts, now=now, result=result)
+    freshness.changed(alliances=[a.pk for a in alliances])  # lights, snapshot and alerts
     if result.raised and notify:
         result.emails = _notify(result.raised, now=now)
     return result

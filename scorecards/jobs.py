@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from surveys.models import SurveyRound
 
-from . import alerts, kpis, scoring
+from . import alerts, freshness, kpis, scoring
 from .models import DailyCheck, RoundHealth
 
 STALE_CLAIM = timedelta(hours=1)
@@ -24,6 +24,7 @@ def score_closed_rounds(*, now: datetime) -> None:
     if not rounds:
         return
     scoring.scores_recompute(now=now, round_ids=[pk for pk, _ in rounds])
+    freshness.changed(alliances={alliance_id for _, alliance_id in rounds})
     alerts.threshold_check(
         now=now,
         alliance_ids={alliance_id for _, alliance_id in rounds},

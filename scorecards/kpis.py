@@ -33,6 +33,7 @@ from alliances.models import Alliance, Visibility
 from governance.models import ActionItem, ActionStatus, Escalation, GovernanceBody, Meeting
 from surveys.anonymity import MIN_CELL
 
+from . import freshness
 from .charts import sparkline
 from .lights import Color, threshold_color
 from .models import (
@@ -397,6 +398,7 @@ def kpi_defaults_seed(*, alliance: Alliance) -> list[Kpi]:
         added.append(kpi)
     with transaction.atomic():
         Kpi.objects.bulk_create(added)
+        freshness.changed(alliances=[alliance.pk])
     if any(kpi.is_computed for kpi in added):
         kpi_values_compute(now=timezone.now(), alliance_ids=[alliance.pk])
     return added
@@ -457,6 +459,7 @@ def kpi_value_save(
         month=month,
         defaults={"value": value, "note": note, "entered_by": user, "entered_at": timezone.now()},
     )
+    freshness.changed(alliances=[kpi.alliance_id])
     return saved
 
 
@@ -571,6 +574,7 @@ def kpi_values_import_csv(
             unique_fields=["kpi", "month"],
             update_fields=["value", "note", "entered_by", "entered_at"],
         )
+        freshness.changed(alliances=[alliance.pk])
     return ImportResult(len(values) - replaced, replaced, [])
 
 
@@ -797,6 +801,7 @@ def kpi_values_compute(*, now: datetime, alliance_ids=None) -> ComputeResult:
         KpiValue.objects.bulk_create(created, ignore_conflicts=True)
         KpiValue.objects.bulk_update(updated, ["value", "entered_at"])
         KpiValue.objects.filter(pk__in=stale).delete()
+        freshness.changed(alliances=list(since))
     return ComputeResult(len(created), len(updated), len(stale))
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from alliances.models import Alliance, Organization, Side, Stage, User
 
-from . import alerts
+from . import alerts, freshness
 from .models import Alert, AlertStatus, Threshold
 from .rules import Thresholds, threshold_lookup
 
@@ -202,7 +202,9 @@ def alert_acknowledge(*, alert: Alert, user: User | None, now: datetime) -> Aler
         status=AlertStatus.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=user
     )
     alert.refresh_from_db()
-    if not claimed:
+    if claimed:
+        freshness.changed(alliances=[alert.alliance_id])
+    else:
         if alert.status == AlertStatus.RESOLVED:
             raise ValidationError(
                 f"This alert was resolved on {alert.resolved_at:%d %b %Y}; "
@@ -230,7 +232,9 @@ def alert_resolve(*, alert: Alert, user: User | None, note: str, now: datetime) 
         .update(status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=user, resolution=note)
     )
     alert.refresh_from_db()
-    if not claimed:
+    if claimed:
+        freshness.changed(alliances=[alert.alliance_id])
+    else:
         raise ValidationError(
             f"This alert was already resolved{_who(alert.resolved_by)} on "
             f"{alert.resolved_at:%d %b %Y}: {alert.resolution}"

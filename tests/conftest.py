@@ -54,8 +54,21 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path):
+def _isolated(settings, tmp_path, monkeypatch):
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # A fresh dashboards cache per test: a page cached by one test is never served in another.
+    # Each test runs in one transaction that never commits: a dashboard's version token is
+    # replaced as soon as a row changes (test_dashboard_cache.py checks the real, on-commit way).
+    from scorecards import freshness
+
+    monkeypatch.setattr(freshness, "after_commit", lambda flush: flush())
+    settings.CACHES = {
+        **settings.CACHES,
+        "dashboards": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"dashboards-{tmp_path}",
+        },
+    }
     settings.OUTBOX_PATH = tmp_path / "mail"
     settings.SITE_URL = "http://testserver"
     # The default hasher is slow on purpose (about a second per test user); tests need no strength.

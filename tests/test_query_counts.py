@@ -140,8 +140,8 @@ def scored(world):
 
 
 @pytest.mark.parametrize(("user", "org"), [("ada", "northwind"), ("ben", "contoso")])
-def test_alliance_detail_is_flat(world, client_for, scored, user, org):
-    url = f"/o/{org}/alliances/{world.shared.pk}/"
+def test_alliance_profile_is_flat(world, client_for, scored, user, org):
+    url = f"/o/{org}/alliances/{world.shared.pk}/profile/"
     grow = alliance_grower(world, world.shared)
     assert_flat(client_for(getattr(world, user)), url, grow, 2, 20)
 

@@ -6,13 +6,16 @@ import csv
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from alliances.models import AllianceModel, Side, Stage
 from alliances.tenancy import alliance_view, tenant_view
 from alliances.views import csv_safe
 
+from .. import freshness
 from ..charts import QUADRANTS, matrix_figure, stage_figure
 from ..dashboards import one_pager
 from ..lights import Color
@@ -30,31 +33,67 @@ from ..portfolio import portfolio as portfolio_data
 
 @alliance_view
 def alliance_one_pager(request, here):
-    page = one_pager(scope=here.scope, alliance=here.alliance, today=timezone.localdate())
-    context = {"here": here, "page": page, "may_act": here.can_edit_shared}
-    return render(request, "scorecards/dashboards/one_pager.html", context)
+    """Rendered once per viewer and served from the cache until something on it changes
+    (``scorecards/freshness.py``)."""
+    today, may_act = timezone.localdate(), here.can_edit_shared
+    alliance = here.alliance
+    key = freshness.page_key(
+        request,
+        "one-pager",
+        alliance_id=alliance.pk,
+        organization_id=here.scope.organization.pk,
+        today=today,
+        may_act=may_act,
+        path=request.path,
+    )
+
+    def render_body() -> str:
+        page = one_pager(scope=here.scope, alliance=alliance, today=today)
+        context = {"here": here, "page": page, "may_act": may_act}
+        return render_to_string("scorecards/dashboards/_one_pager.html", context, request)
+
+    body = mark_safe(freshness.cached_page(key, render_body))  # noqa: S308 - our own render
+    return render(request, "scorecards/dashboards/one_pager.html", {"here": here, "body": body})
 
 
 @tenant_view
 def portfolio(request, scope):
+    """Rendered once per viewer, filters and hour ("needs attention" looks at what is overdue
+    now) and served from the cache until one of the organisation's alliances changes."""
     filters = PortfolioFilters.from_querydict(request.GET)
-    view = portfolio_data(scope=scope, filters=filters, now=timezone.now())
-    context = {
-        "scope": scope,
-        "view": view,
-        "filters": filters,
-        "stages": Stage.choices,
-        "models": AllianceModel.choices,
-        "lights": [(key, label) for key, (label, _) in LIGHT_FILTERS.items()],
-        "sorts": [(key, label) for key, (label, _) in SORTS.items()],
-        "quadrants": QUADRANTS,
-        "matrix": matrix_figure(view.matrix, healthy_from=view.healthy_from),
-        "stage_chart": stage_figure(view.stage_counts),
-    }
-    template = "scorecards/dashboards/portfolio.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#results"
-    return render(request, template, context)
+    partial = bool(request.htmx and not request.htmx.boosted)
+    now = timezone.now()
+    key = freshness.page_key(
+        request,
+        "portfolio",
+        alliance_id=None,
+        organization_id=scope.organization.pk,
+        filters=filters.query(),
+        partial=partial,
+        hour=now.strftime("%Y-%m-%d %H"),
+    )
+
+    def render_body() -> str:
+        view = portfolio_data(scope=scope, filters=filters, now=now)
+        context = {
+            "scope": scope,
+            "view": view,
+            "filters": filters,
+            "stages": Stage.choices,
+            "models": AllianceModel.choices,
+            "lights": [(key, label) for key, (label, _) in LIGHT_FILTERS.items()],
+            "sorts": [(key, label) for key, (label, _) in SORTS.items()],
+            "quadrants": QUADRANTS,
+            "matrix": matrix_figure(view.matrix, healthy_from=view.healthy_from),
+            "stage_chart": stage_figure(view.stage_counts),
+        }
+        template = "scorecards/dashboards/_portfolio.html" + ("#results" if partial else "")
+        return render_to_string(template, context, request)
+
+    body = mark_safe(freshness.cached_page(key, render_body))  # noqa: S308 - our own render
+    if partial:
+        return HttpResponse(body)
+    return render(request, "scorecards/dashboards/portfolio.html", {"scope": scope, "body": body})
 
 
 PORTFOLIO_CSV_HEADER = [
