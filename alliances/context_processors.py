@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from .models import Membership
+from .tenancy import memberships_of
 
 
 def tenancy(request):
@@ -10,11 +10,9 @@ def tenancy(request):
         return {}
 
     def memberships():
-        return list(
-            Membership.objects.filter(user=user)
-            .select_related("organization")
-            .order_by("organization__name")
-        )
+        # A tenant page has read them already (alliances.tenancy.tenant_view).
+        mine = getattr(request, "my_memberships", None)
+        return mine if mine is not None else memberships_of(user)
 
     return {
         "my_memberships": memberships,

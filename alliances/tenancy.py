@@ -135,12 +135,21 @@ class SharedScope:
         return rows
 
 
-def scope_for(user, org_slug: str) -> Scope:
-    membership = (
-        Membership.objects.select_related("organization", "user")
-        .filter(user=user, organization__slug=org_slug)
-        .first()
+def memberships_of(user) -> list[Membership]:
+    """All of a user's memberships, by organisation name: one query."""
+    return list(
+        Membership.objects.filter(user=user)
+        .select_related("organization", "user")
+        .order_by("organization__name")
     )
+
+
+def scope_for(user, org_slug: str, memberships: list[Membership] | None = None) -> Scope:
+    """The user's scope in the organisation ``org_slug``: a 404 if they are not a member.
+    Picks it from ``memberships`` (``memberships_of(user)``) when given."""
+    if memberships is None:
+        memberships = memberships_of(user)
+    membership = next((m for m in memberships if m.organization.slug == org_slug), None)
     if membership is None:
         raise Http404("No such organisation.")
     return Scope(membership)
@@ -156,7 +165,9 @@ def tenant_view(view):
     def wrapper(request, org, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        scope = scope_for(request.user, org)
+        # One query serves both the scope and the header's organisation switcher.
+        request.my_memberships = memberships_of(request.user)
+        scope = scope_for(request.user, org, request.my_memberships)
         request.scope = scope
         if request.session.get("organization") != scope.organization.slug:
             request.session["organization"] = scope.organization.slug  # where "/" goes next

@@ -230,6 +230,9 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 CSRF_FAILURE_VIEW = "alliances.ops_views.csrf_failure"
+# Sessions are read from the cache (Redis in production) and written through to the database,
+# so a signed-in page does not spend a query on its session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

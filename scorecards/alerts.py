@@ -416,7 +416,7 @@ def _escalate(alliance, alert: Alert, *, now) -> Escalation:
                 from_rung=current.rung,
                 to_rung=to_rung,
                 at=now,
-                reason=alert.reason[:300],
+                reason=alert.reason[: EscalationMove._meta.get_field("reason").max_length],
             )
             current.rung, current.due_at = to_rung, now + timedelta(days=current.sla_days)
             Escalation.objects.filter(pk=current.pk).update(

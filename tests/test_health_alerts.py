@@ -259,6 +259,31 @@ def test_red_two_rounds_running_escalates_then_every_second_red_round_moves_it_u
     assert escalation.moves.count() == 1
 
 
+def test_a_move_up_keeps_a_long_alert_reason_within_its_column(alliance):
+    """PostgreSQL refuses a value longer than the column; the move keeps what fits."""
+    from governance.models import EscalationMove
+    from scorecards.alerts import _escalate
+
+    decision_rights_seed(alliance=alliance)
+    survey_round = add_round(alliance, 0, {"operational": 25})
+    alert = Alert.objects.create(
+        alliance=alliance,
+        metric=Metric.OPERATIONAL,
+        period_start=survey_round.period_start,
+        round=survey_round,
+        kind=AlertKind.ESCALATED,
+        to_color=Color.RED,
+        reason="Operational integration has been red for a long time. " * 8,
+    )
+    escalation = _escalate(alliance, alert, now=timezone.now())
+    alert.escalation = escalation
+    alert.save()
+    _escalate(alliance, alert, now=timezone.now())
+    move = EscalationMove.objects.get(escalation=escalation)
+    limit = EscalationMove._meta.get_field("reason").max_length
+    assert len(alert.reason) > limit and move.reason == alert.reason[:limit]
+
+
 def test_two_corners_red_for_two_quarters_recommends_a_renewal_review(alliance):
     for i in range(6):
         add_round(alliance, i, {"strategic": 40, "value": 45, "relational": 75, "trust": 70})
