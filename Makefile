@@ -28,6 +28,12 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## Page performance on a large portfolio (PostgreSQL + gunicorn); writes docs/benchmarks.md.
+## Drops and recreates BENCH_DATABASE_URL's database. BENCH_ARGS="--reuse" keeps its dataset.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concord_bench
+bench: install
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,3 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("alliances.urls")),
 ]
+
+if settings.BENCH_VIEWS:
+    from bench import views as bench_views
+
+    urlpatterns.append(path("bench/one-query", bench_views.one_query, name="bench_one_query"))
