@@ -266,6 +266,21 @@ class SuggestedKpi:
     source: str = KpiSource.MANUAL
     description: str = ""
 
+    def kpi(self, alliance: Alliance, position: int) -> Kpi:
+        """This suggestion as an (unsaved) KPI of ``alliance``."""
+        return Kpi(
+            alliance=alliance,
+            group=self.group,
+            name=self.name,
+            description=self.description,
+            unit=self.unit,
+            direction=self.direction,
+            green_from=self.green_from,
+            red_below=self.red_below,
+            source=self.source,
+            position=position,
+        )
+
 
 SUGGESTED_KPIS = [
     SuggestedKpi(
@@ -382,18 +397,7 @@ def kpi_defaults_seed(*, alliance: Alliance) -> list[Kpi]:
         if suggestion.name.lower() in names or suggestion.source in sources:
             continue
         positions[suggestion.group] = positions.get(suggestion.group, -1) + 1
-        kpi = Kpi(
-            alliance=alliance,
-            group=suggestion.group,
-            name=suggestion.name,
-            description=suggestion.description,
-            unit=suggestion.unit,
-            direction=suggestion.direction,
-            green_from=suggestion.green_from,
-            red_below=suggestion.red_below,
-            source=suggestion.source,
-            position=positions[suggestion.group],
-        )
+        kpi = suggestion.kpi(alliance, positions[suggestion.group])
         kpi.full_clean()
         added.append(kpi)
     with transaction.atomic():

@@ -242,3 +242,20 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def alliance(world):
+    """The shared alliance without its world history (no survey rounds), in execution, with
+    an alliance manager per side: for tests that build the rounds they need."""
+    from alliances.models import ContactFunction, Stage
+    from surveys.models import SurveyRound
+    from tests.factories import ContactFactory
+
+    alliance = world.shared
+    SurveyRound.objects.filter(alliance=alliance).delete()
+    for side in (Side.LEAD, Side.PARTNER):
+        ContactFactory(alliance=alliance, side=side, function=ContactFunction.ALLIANCE_MANAGER)
+    alliance.stage = Stage.EXECUTION
+    alliance.save()
+    return alliance

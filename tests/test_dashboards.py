@@ -16,6 +16,7 @@ from django.utils import timezone
 from alliances.models import Alliance, AllianceModel, Side, Stage
 from alliances.tenancy import Scope, SharedScope
 from governance.models import ActionItem, ActionStatus, Escalation
+from scorecards import freshness
 from scorecards.alerts import threshold_check
 from scorecards.charts import quadrant, sparkline
 from scorecards.dashboards import one_pager
@@ -431,43 +432,33 @@ def test_htmx_filtering_returns_only_the_results(world, lit, client_for):
 def test_needs_attention_names_new_reds_declines_divergence_and_overdue_escalations(
     world, lit, client_for
 ):
-    old = Alert.objects.filter(alliance=world.litware).count()
-    assert old == 0
+    assert not Alert.objects.filter(alliance=world.litware).exists()
     now = timezone.now()
     r = SurveyRound.objects.filter(alliance=lit).order_by("-opens_at").first()
     Alert.objects.filter(alliance=lit).delete()
-    Alert.objects.create(
-        alliance=lit,
-        metric=Metric.VALUE,
-        period_start=date(2020, 1, 1),
-        round=r,
-        kind=AlertKind.RED,
-        to_color=Color.RED,
-        reason="Long ago.",
-        raised_at=now - timedelta(days=90),
-    )
+
+    def alert(metric, kind, color, month, **fields):
+        Alert.objects.create(
+            alliance=lit,
+            metric=metric,
+            period_start=date(2020, month, 1),
+            round=r,
+            kind=kind,
+            to_color=color,
+            reason="Seen.",
+            **fields,
+        )
+        # Written here directly, not by the threshold check: say so, as the check does.
+        freshness.changed(alliances=[lit.pk])
+
+    alert(Metric.VALUE, AlertKind.RED, Color.RED, 1, raised_at=now - timedelta(days=90))
     text = client_for(world.ada).get("/o/northwind/portfolio/").content.decode()
     assert "Value realisation red" not in text  # a red from three months ago is not new
-    Alert.objects.create(
-        alliance=lit,
-        metric=Metric.RELATIONAL,
-        period_start=date(2020, 2, 1),
-        round=r,
-        kind=AlertKind.RED,
-        to_color=Color.RED,
-        reason="Now.",
-    )
-    Alert.objects.create(
-        alliance=lit,
-        metric=Metric.OPERATIONAL,
-        period_start=date(2020, 2, 1),
-        round=r,
-        kind=AlertKind.DECLINE,
-        to_color=Color.YELLOW,
-        reason="Falling.",
-    )
+    alert(Metric.RELATIONAL, AlertKind.RED, Color.RED, 2)
+    alert(Metric.OPERATIONAL, AlertKind.DECLINE, Color.YELLOW, 2)
     AllianceHealth.objects.filter(alliance=lit).update(divergence=True)
     Escalation.objects.filter(alliance=world.litware).update(due_at=now - timedelta(days=1))
+    freshness.changed(alliances=[lit.pk, world.litware.pk])
     text = client_for(world.ada).get("/o/northwind/portfolio/").content.decode()
     attention = text[text.index("Needs attention") : text.index('id="portfolio-filters"')]
     assert "Relational trust red" in attention

@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from alliances.jobs import run_job
-from alliances.models import ContactFunction, Side, Stage
+from alliances.models import ContactFunction, Stage
 from governance.models import ActionItem, ActionSource, Escalation, Rung
 from governance.services import decision_rights_seed
 from scorecards.alerts import threshold_check
@@ -26,7 +26,6 @@ from scorecards.models import (
 )
 from scorecards.models.health import CORNER_METRICS
 from surveys.models import SurveyRound
-from tests.factories import ContactFactory
 
 CORNERS = [m.value for m in CORNER_METRICS]
 
@@ -89,18 +88,6 @@ def add_round(alliance, index, scores, *, responses=8, lead=None, partner=None, 
                     responses=4,
                 )
     return survey_round
-
-
-@pytest.fixture
-def alliance(world):
-    """The shared alliance without its world history, with an alliance manager per side."""
-    alliance = world.shared
-    SurveyRound.objects.filter(alliance=alliance).delete()
-    for side in (Side.LEAD, Side.PARTNER):
-        ContactFactory(alliance=alliance, side=side, function=ContactFunction.ALLIANCE_MANAGER)
-    alliance.stage = Stage.EXECUTION
-    alliance.save()
-    return alliance
 
 
 def check(alliance, when=None):

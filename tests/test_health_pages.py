@@ -10,27 +10,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from alliances.models import ContactFunction, Side, Stage
+from alliances.models import Stage
 from governance.models import ActionItem, Escalation
 from scorecards import services
 from scorecards.alerts import threshold_check
 from scorecards.lights import Color
 from scorecards.models import Alert, AlertKind, AlertStatus, Light, Metric, Threshold, View
 from surveys.models import SurveyRound
-from tests.factories import ContactFactory
 from tests.test_health_alerts import CORNERS, add_round
-
-
-@pytest.fixture
-def alliance(world):
-    """The shared alliance without its world history, with an alliance manager per side."""
-    alliance = world.shared
-    SurveyRound.objects.filter(alliance=alliance).delete()
-    for side in (Side.LEAD, Side.PARTNER):
-        ContactFactory(alliance=alliance, side=side, function=ContactFunction.ALLIANCE_MANAGER)
-    alliance.stage = Stage.EXECUTION
-    alliance.save()
-    return alliance
 
 
 def check(alliance, round_ids=()):

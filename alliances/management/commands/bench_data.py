@@ -384,20 +384,7 @@ class Command(BaseCommand):
             positions: dict[str, int] = {}
             for suggestion in SUGGESTED_KPIS:
                 positions[suggestion.group] = positions.get(suggestion.group, -1) + 1
-                kpis.append(
-                    Kpi(
-                        alliance=alliance,
-                        group=suggestion.group,
-                        name=suggestion.name,
-                        description=suggestion.description,
-                        unit=suggestion.unit,
-                        direction=suggestion.direction,
-                        green_from=suggestion.green_from,
-                        red_below=suggestion.red_below,
-                        source=suggestion.source,
-                        position=positions[suggestion.group],
-                    )
-                )
+                kpis.append(suggestion.kpi(alliance, positions[suggestion.group]))
         Kpi.objects.bulk_create(kpis, batch_size=2000)
         for n, kpi in enumerate(kpis):
             if kpi.source != KpiSource.MANUAL or kpi.name not in KPI_LEVELS:
