@@ -148,8 +148,8 @@ class RoundLights:
 
 def recent_lights(*, scope, alliance: Alliance, rounds: int, full: int | None = None):
     """The latest ``rounds`` scored rounds, the lights of the newest ``full`` of them (all, if
-    None) and every round's everyone-view scores: three queries, and light ones: a round
-    read only for its trend is a few numbers, not a few dozen objects."""
+    None) and every round's everyone-view scores: two or three queries, and light ones: a
+    round read only for its trend is a few numbers, not a few dozen objects."""
     recent = list(
         scope.rows(RoundHealth.objects.filter(alliance=alliance))
         .select_related("round")
@@ -162,12 +162,18 @@ def recent_lights(*, scope, alliance: Alliance, rounds: int, full: int | None = 
     ):
         lights[light.round_id][(light.metric, light.view)] = light
     scores = defaultdict(dict)
-    for round_id, metric, score in (
-        scope.rows(Light.objects.filter(alliance=alliance, round_id__in=ids, view=View.ALL))
-        .order_by()
-        .values_list("round_id", "metric", "score")
-    ):
-        scores[round_id][metric] = score
+    if full is None:  # every round's lights are at hand: their scores are the trend
+        for round_id, by_key in lights.items():
+            for (metric, view), light in by_key.items():
+                if view == View.ALL:
+                    scores[round_id][metric] = light.score
+    else:
+        for round_id, metric, score in (
+            scope.rows(Light.objects.filter(alliance=alliance, round_id__in=ids, view=View.ALL))
+            .order_by()
+            .values_list("round_id", "metric", "score")
+        ):
+            scores[round_id][metric] = score
     return RoundLights(recent, lights, scores)
 
 

@@ -331,15 +331,16 @@ def portfolio(*, scope: Scope, filters: PortfolioFilters, now: datetime) -> Port
         )
     ]
     stages = dict(alliances.order_by().values_list("stage").annotate(n=Count("pk")))
-    partners = sorted(
-        set(
-            scope.rows(Alliance)
-            .filter(archived_at__isnull=True)
-            .annotate(counterparty=counterparty(scope))
-            .values_list("counterparty", flat=True)
-        )
-        - {None, ""}
-    )
+    partners = [
+        name
+        for name in scope.rows(Alliance)
+        .filter(archived_at__isnull=True)
+        .annotate(counterparty=counterparty(scope))
+        .values_list("counterparty", flat=True)
+        .distinct()
+        .order_by("counterparty")
+        if name
+    ]
     return Portfolio(
         filters=filters,
         page=page,
