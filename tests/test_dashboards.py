@@ -578,3 +578,17 @@ def test_the_matrix_points_open_their_one_pager(world, lit, client_for):
     assert f"/o/northwind/alliances/{lit.pk}/" in urls
     names = {name for trace in figure["data"] for name in trace["text"]}
     assert lit.name in names and world.fabrikam_alliance.name not in names
+
+
+def test_acknowledging_in_place_an_alert_someone_resolved_shows_it_resolved(world, lit, client_for):
+    alert = Alert.objects.filter(alliance=lit, status=AlertStatus.OPEN).first()
+    Alert.objects.filter(pk=alert.pk).update(
+        status=AlertStatus.RESOLVED, resolved_at=timezone.now(), resolution="Fixed upstream."
+    )
+    url = f"/o/northwind/alliances/{lit.pk}/health/alerts/{alert.pk}/acknowledge/"
+    response = client_for(world.ada).post(url, HTTP_HX_REQUEST="true")
+    text = response.content.decode()
+    assert response.status_code == 200 and "resolved" in text and "Fixed upstream." in text
+    assert "Acknowledge<" not in text
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.RESOLVED
