@@ -173,7 +173,10 @@ def _contact_form(request, here, contact):
             messages.success(request, f"{contact.name} saved.")
             return redirect(alliance_url(here, "contact_list"))
     return render(
-        request, "alliances/contact_form.html", {"form": form, "here": here, "contact": contact}
+        request,
+        "alliances/contact_form.html",
+        {"form": form, "here": here, "contact": contact},
+        status=400 if form.errors else 200,
     )
 
 
