@@ -210,7 +210,7 @@ def contact_import(request, here):
         request,
         "alliances/contact_import.html",
         {"form": form, "here": here, "errors": errors},
-        status=400 if errors else 200,
+        status=400 if errors or form.errors else 200,
     )
 
 
