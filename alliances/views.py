@@ -76,7 +76,8 @@ def alliance_create(request, scope):
         else:
             messages.success(request, f"“{alliance}” created.")
             return redirect("alliance_detail", scope.organization.slug, alliance.pk)
-    return render(request, "alliances/form.html", {"form": form, "creating": True})
+    context = {"form": form, "creating": True}
+    return render(request, "alliances/form.html", context, status=400 if form.errors else 200)
 
 
 @alliance_view
@@ -111,7 +112,10 @@ def alliance_edit(request, here):
             messages.success(request, "Alliance saved.")
             return redirect(alliance_url(here))
     return render(
-        request, "alliances/form.html", {"form": form, "here": here, "alliance": here.alliance}
+        request,
+        "alliances/form.html",
+        {"form": form, "here": here, "alliance": here.alliance},
+        status=400 if form.errors else 200,
     )
 
 
@@ -139,7 +143,12 @@ def partner_invite(request, here):
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect(alliance_url(here))
-    return render(request, "alliances/partner_invite.html", {"form": form, "here": here})
+    return render(
+        request,
+        "alliances/partner_invite.html",
+        {"form": form, "here": here},
+        status=400 if form.errors else 200,
+    )
 
 
 # --- contacts -------------------------------------------------------------------------------
@@ -226,7 +235,12 @@ def trigger_create(request, here):
         form.save()
         messages.success(request, "Adaptation trigger added.")
         return redirect(alliance_url(here) + "#triggers")
-    return render(request, "alliances/trigger_form.html", {"form": form, "here": here})
+    return render(
+        request,
+        "alliances/trigger_form.html",
+        {"form": form, "here": here},
+        status=400 if form.errors else 200,
+    )
 
 
 @alliance_view
@@ -249,7 +263,10 @@ def trigger_fire(request, here, trigger):
             messages.warning(request, fired.summary)
             return redirect(alliance_url(here) + "#triggers")
     return render(
-        request, "alliances/trigger_fire.html", {"form": form, "here": here, "trigger": trigger}
+        request,
+        "alliances/trigger_fire.html",
+        {"form": form, "here": here, "trigger": trigger},
+        status=400 if form.errors else 200,
     )
 
 
@@ -276,7 +293,12 @@ def partner_fit(request, here):
         )
         messages.success(request, "Partner-fit scorecard saved.")
         return redirect(alliance_url(here) + "#fit")
-    return render(request, "alliances/partner_fit.html", {"form": form, "here": here})
+    return render(
+        request,
+        "alliances/partner_fit.html",
+        {"form": form, "here": here},
+        status=400 if form.errors else 200,
+    )
 
 
 # --- lifecycle ------------------------------------------------------------------------------

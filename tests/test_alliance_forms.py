@@ -468,3 +468,35 @@ def test_inviting_a_lead_member_as_partner_shows_the_error_on_the_email_field(wo
     )
     form = response.context["form"]
     assert "belongs to a member of Northwind" in " ".join(form.errors["email"])
+
+
+@pytest.mark.parametrize(
+    "suffix", ["edit/", "invite-partner/", "triggers/new/", "fit/", "triggers/FIRE/fire/"]
+)
+def test_a_form_sent_back_with_errors_answers_400_and_saves_nothing(world, client_for, suffix):
+    from alliances.models import AdaptationTrigger, PartnerFitScore
+
+    trigger = AdaptationTrigger.objects.create(alliance=world.shared, condition="A rival buys in")
+    before = (
+        AdaptationTrigger.objects.count(),
+        PartnerFitScore.objects.count(),
+        Alliance.objects.values_list("name", flat=True).get(pk=world.shared.pk),
+    )
+    response = client_for(world.ada).post(
+        url(world.shared, suffix.replace("FIRE", str(trigger.pk))), {"name": "", "email": "x"}
+    )
+    assert response.status_code == 400
+    assert "error" in response.content.decode()
+    trigger.refresh_from_db()
+    assert trigger.fired_at is None
+    assert before == (
+        AdaptationTrigger.objects.count(),
+        PartnerFitScore.objects.count(),
+        Alliance.objects.values_list("name", flat=True).get(pk=world.shared.pk),
+    )
+
+
+def test_creating_an_alliance_with_errors_answers_400(world, client_for):
+    count = Alliance.objects.count()
+    response = client_for(world.ada).post("/o/northwind/alliances/new/", {"name": ""})
+    assert response.status_code == 400 and Alliance.objects.count() == count
