@@ -105,8 +105,8 @@ def matrix_figure(points: list[dict], *, healthy_from: float) -> dict:
     return {
         "data": traces,
         "layout": {
-            "height": 320,
-            "margin": {"l": 48, "r": 12, "t": 12, "b": 44},
+            "height": 340,
+            "margin": {"l": 48, "r": 12, "t": 36, "b": 40},
             "xaxis": {
                 "title": {"text": "Strategic importance (1–5)"},
                 "range": [0.5, 5.5],
@@ -124,7 +124,8 @@ def matrix_figure(points: list[dict], *, healthy_from: float) -> dict:
                 {**label, "x": 0.6, "y": 97, "xanchor": "left", "text": "Maintain"},
                 {**label, "x": 0.6, "y": 3, "xanchor": "left", "text": "Exit candidates"},
             ],
-            "legend": {"orientation": "h", "y": -0.22},
+            # Above the plot: below it, on a phone, it runs into the axis title.
+            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
             "showlegend": True,
         },
         "config": {"displaylogo": False, "responsive": True, "displayModeBar": False},

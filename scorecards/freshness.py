@@ -7,19 +7,23 @@ UPDATE (the threshold check's lights, snapshot and alerts, scoring, KPI values, 
 and resolving alerts) calls ``changed`` itself. Tokens are replaced after the transaction
 commits, so a page rendered from the old rows while it ran is cached under the old token and
 never served again. A page's key holds the tokens it depends on, the day (what is overdue
-changes at midnight), and who is looking: their organisation (its internal items), whether
+changes at midnight), the code that renders it (``code_version``: a new release renders
+afresh), and who is looking: their organisation (its internal items), whether
 they may act (the buttons) and their CSRF secret (the page carries forms).
 
 A lost token (evicted, or a cache restart) only means a new one and a fresh render. A cache
 that is down means no caching, never an error: ``dashboards`` reads and writes fail soft.
 """
 
+import functools
 import hashlib
 import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Q
@@ -90,6 +94,22 @@ def _replace(alliance_ids: set[int], organization_ids: set[int]) -> None:
         log.exception("dashboards: could not replace %d version tokens", len(tokens))
 
 
+@functools.cache
+def code_version() -> str:
+    """A digest of the code, templates and static files that render a page: a new release
+    never serves a page (or links to static files) cached by the one before. Read once per
+    process; the same for every process of one release."""
+    digest = hashlib.sha256()
+    root = Path(settings.BASE_DIR)
+    for folder in ("alliances", "config", "governance", "scorecards", "surveys", "templates",
+                   "static"):  # fmt: skip
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".html", ".txt", ".css", ".js"}:
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _tokens(keys: list[str]) -> list[str]:
     found = _cache().get_many(keys)
     missing = {key: uuid.uuid4().hex for key in keys if key not in found}
@@ -110,7 +130,7 @@ def page_key(request, name: str, *, alliance_id: int | None, organization_id: in
         log.exception("dashboards: cache unavailable, rendering without it")
         return None
     viewer = [request.user.pk, request.META.get("CSRF_COOKIE", "")]
-    raw = repr([name, tokens, viewer, sorted(parts.items())])
+    raw = repr([name, code_version(), tokens, viewer, sorted(parts.items())])
     return f"page:{name}:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 

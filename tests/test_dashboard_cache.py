@@ -235,3 +235,16 @@ def test_tokens_are_replaced_only_when_the_change_commits(world, monkeypatch):
     new_risk("Committed on its own")
     assert freshness._tokens([key])[0] != after
     assert freshness._tokens([org_key])[0] != partner_before  # the partner's portfolio too
+
+
+def test_a_new_release_renders_afresh(world, lit, client_for, monkeypatch):
+    """Pages cached by the code before are never served by the code after (their HTML and the
+    static files they name belong to the old release)."""
+    client = client_for(world.ada)
+    url = f"/o/northwind/alliances/{lit.pk}/"
+    client.get(url)
+    client.get(url)
+    assert count(client, url) == 3  # cached
+    monkeypatch.setattr(freshness, "code_version", lambda: "the next release")
+    assert count(client, url) > 3  # rendered again
+    assert count(client, url) == 3
