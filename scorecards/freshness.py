@@ -119,8 +119,11 @@ def _tokens(keys: list[str]) -> list[str]:
 
 
 def page_key(request, name: str, *, alliance_id: int | None, organization_id: int, **parts):
-    """The cache key of one rendering of a dashboard page for this viewer; None when the
-    cache cannot be reached."""
+    """The cache key of one rendering of a dashboard page for this viewer; None (render, do
+    not cache) when the cache cannot be reached, or when the request brings no CSRF cookie:
+    the page's forms would carry a token for a secret the viewer does not have yet."""
+    if not request.META.get("CSRF_COOKIE"):
+        return None
     kinds = [("organization", organization_id)] + (
         [("alliance", alliance_id)] if alliance_id else []
     )
@@ -129,7 +132,7 @@ def page_key(request, name: str, *, alliance_id: int | None, organization_id: in
     except Exception:
         log.exception("dashboards: cache unavailable, rendering without it")
         return None
-    viewer = [request.user.pk, request.META.get("CSRF_COOKIE", "")]
+    viewer = [request.user.pk, request.META["CSRF_COOKIE"]]
     raw = repr([name, code_version(), tokens, viewer, sorted(parts.items())])
     return f"page:{name}:{hashlib.sha256(raw.encode()).hexdigest()}"
 

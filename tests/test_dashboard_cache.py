@@ -248,3 +248,14 @@ def test_a_new_release_renders_afresh(world, lit, client_for, monkeypatch):
     monkeypatch.setattr(freshness, "code_version", lambda: "the next release")
     assert count(client, url) > 3  # rendered again
     assert count(client, url) == 3
+
+
+def test_a_request_without_a_csrf_cookie_is_rendered_not_cached(world, lit, client_for):
+    """Its forms would carry a token for a secret the viewer gets only with this response."""
+    client = client_for(world.ada)
+    url = f"/o/northwind/alliances/{lit.pk}/"
+    client.cookies.pop("csrftoken", None)
+    assert count(client, url) > 3  # no cookie: rendered, and not kept
+    assert "csrftoken" in client.cookies
+    assert count(client, url) > 3  # the first view with the cookie: rendered and kept
+    assert count(client, url) == 3
