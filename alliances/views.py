@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -53,9 +54,12 @@ def alliance_list(request, scope):
         "models": AllianceModel.choices,
     }
     template = "alliances/list.html"
-    if request.htmx and not request.htmx.boosted:
+    # An htmx filter swaps the results only; htmx restoring "back" from the server gets the page.
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template += "#results"
-    return render(request, template, context)
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @tenant_view

@@ -592,3 +592,13 @@ def test_acknowledging_in_place_an_alert_someone_resolved_shows_it_resolved(worl
     assert "Acknowledge<" not in text
     alert.refresh_from_db()
     assert alert.status == AlertStatus.RESOLVED
+
+
+@pytest.mark.parametrize("url", ["/o/northwind/portfolio/?light=red", "/o/northwind/?stage=1"])
+def test_htmx_restoring_back_from_the_server_gets_the_whole_page(world, lit, client_for, url):
+    client = client_for(world.ada)
+    partial = client.get(url, HTTP_HX_REQUEST="true")
+    restored = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" not in partial.content.decode()
+    assert "<html" in restored.content.decode()
+    assert "HX-Request" in partial["Vary"] and "HX-Request" in restored["Vary"]

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 
 from alliances.models import AllianceModel, Side, Stage
@@ -61,7 +62,10 @@ def portfolio(request, scope):
     """Rendered once per viewer, filters and hour ("needs attention" looks at what is overdue
     now) and served from the cache until one of the organisation's alliances changes."""
     filters = PortfolioFilters.from_querydict(request.GET)
-    partial = bool(request.htmx and not request.htmx.boosted)
+    # An htmx filter swaps the results only; htmx restoring "back" from the server gets the page.
+    partial = bool(
+        request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    )
     now = timezone.now()
     key = freshness.page_key(
         request,
@@ -92,8 +96,12 @@ def portfolio(request, scope):
 
     body = mark_safe(freshness.cached_page(key, render_body))  # noqa: S308 - our own render
     if partial:
-        return HttpResponse(body)
-    return render(request, "scorecards/dashboards/portfolio.html", {"scope": scope, "body": body})
+        response = HttpResponse(body)
+    else:
+        context = {"scope": scope, "body": body}
+        response = render(request, "scorecards/dashboards/portfolio.html", context)
+    patch_vary_headers(response, ["HX-Request"])  # a browser must not mix the two up
+    return response
 
 
 PORTFOLIO_CSV_HEADER = [
