@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -26,6 +25,7 @@ from .forms import (
     apply_errors,
     posted,
 )
+from .htmx import page_or_fragment
 from .models import (
     AdaptationTrigger,
     AllianceModel,
@@ -53,13 +53,7 @@ def alliance_list(request, scope):
         "stages": Stage.choices,
         "models": AllianceModel.choices,
     }
-    template = "alliances/list.html"
-    # An htmx filter swaps the results only; htmx restoring "back" from the server gets the page.
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        template += "#results"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return page_or_fragment(request, "alliances/list.html", "results", context)
 
 
 @tenant_view

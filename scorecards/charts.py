@@ -52,12 +52,6 @@ def sparkline(
 
 # --- the portfolio's figures ----------------------------------------------------------------
 
-QUADRANTS = {
-    "invest": "Invest",
-    "fix": "Fix",
-    "maintain": "Maintain",
-    "exit": "Exit candidate",
-}
 # Marker shape per worst light, so the matrix reads in black and white too.
 MARKERS = {
     Color.GREEN: ("circle", "#1a7f37"),

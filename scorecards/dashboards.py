@@ -7,7 +7,7 @@ sides). It issues a fixed number of queries, however long the history or busy th
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Count, F, Q
@@ -202,7 +202,6 @@ class OnePager:
     gate_done: int
     gate_total: int
     thresholds: Thresholds
-    rounds: int = field(default=0)
 
     @property
     def lead_name(self) -> str:
@@ -278,5 +277,4 @@ def one_pager(*, scope, alliance: Alliance, today: date) -> OnePager:
         gate_done=gate["done"],
         gate_total=gate["total"],
         thresholds=thresholds,
-        rounds=len(history.rounds),
     )

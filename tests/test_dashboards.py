@@ -594,8 +594,17 @@ def test_acknowledging_in_place_an_alert_someone_resolved_shows_it_resolved(worl
     assert alert.status == AlertStatus.RESOLVED
 
 
-@pytest.mark.parametrize("url", ["/o/northwind/portfolio/?light=red", "/o/northwind/?stage=1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/o/northwind/portfolio/?light=red",
+        "/o/northwind/?stage=1",
+        "/o/northwind/alliances/{pk}/actions/?status=all",
+        "/o/northwind/alliances/{pk}/trends/?months=12",
+    ],
+)
 def test_htmx_restoring_back_from_the_server_gets_the_whole_page(world, lit, client_for, url):
+    url = url.format(pk=lit.pk)
     client = client_for(world.ada)
     partial = client.get(url, HTTP_HX_REQUEST="true")
     restored = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from alliances.forms import apply_errors, posted
+from alliances.htmx import page_or_fragment
 from alliances.tenancy import alliance_view, tenant_view
 
 from .. import selectors, services
@@ -159,10 +160,7 @@ def action_list(request, here):
         "filters": [(key, label) for key, (label, _) in ACTION_FILTERS.items()],
         "today": timezone.localdate(),
     }
-    template = "governance/records/actions.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#action-table"
-    return render(request, template, context)
+    return page_or_fragment(request, "governance/records/actions.html", "action-table", context)
 
 
 def _action_form(request, here, action):

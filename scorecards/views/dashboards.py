@@ -12,12 +12,13 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 
+from alliances.htmx import wants_fragment
 from alliances.models import AllianceModel, Side, Stage
 from alliances.tenancy import alliance_view, tenant_view
 from alliances.views import csv_safe
 
 from .. import freshness
-from ..charts import QUADRANTS, matrix_figure, stage_figure
+from ..charts import matrix_figure, stage_figure
 from ..dashboards import one_pager
 from ..lights import Color
 from ..models import Metric
@@ -62,10 +63,7 @@ def portfolio(request, scope):
     """Rendered once per viewer, filters and hour ("needs attention" looks at what is overdue
     now) and served from the cache until one of the organisation's alliances changes."""
     filters = PortfolioFilters.from_querydict(request.GET)
-    # An htmx filter swaps the results only; htmx restoring "back" from the server gets the page.
-    partial = bool(
-        request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
-    )
+    partial = wants_fragment(request)  # an htmx filter swaps the results only
     now = timezone.now()
     key = freshness.page_key(
         request,
@@ -87,7 +85,6 @@ def portfolio(request, scope):
             "models": AllianceModel.choices,
             "lights": [(key, label) for key, (label, _) in LIGHT_FILTERS.items()],
             "sorts": [(key, label) for key, (label, _) in SORTS.items()],
-            "quadrants": QUADRANTS,
             "matrix": matrix_figure(view.matrix, healthy_from=view.healthy_from),
             "stage_chart": stage_figure(view.stage_counts),
         }

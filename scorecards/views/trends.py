@@ -6,10 +6,9 @@ as CSV. Both sides of an alliance see the same trends.
 import csv
 
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.urls import path
-from django.utils.cache import patch_vary_headers
 
+from alliances.htmx import page_or_fragment
 from alliances.tenancy import alliance_view
 from alliances.views import csv_safe
 
@@ -36,14 +35,8 @@ def alliance_trends(request, here):
         "shown": shown,
         "ranges": list(RANGE_LABELS.items()),
     }
-    template = "scorecards/trends.html"
-    # A range link swaps the trend in place; restoring "back" from the server needs the page.
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
-        template += "#trend"
-    response = render(request, template, context)
-    # The same URL answers a page or, to htmx, a fragment: caches must tell them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    # A range link swaps the trend in place.
+    return page_or_fragment(request, "scorecards/trends.html", "trend", context)
 
 
 @alliance_view
