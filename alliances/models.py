@@ -6,6 +6,7 @@ API reach tenant rows only through ``Model.objects.visible_to(organization)``.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -652,3 +653,52 @@ class JobRun(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ApiToken(OrganizationOwned):
+    """A personal key to the REST API: one user's access to one organisation, with that
+    user's current role there. Only a hash is stored; the key is shown once, when made."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, help_text="What uses it, e.g. “CRM sync”.")
+    prefix = models.CharField(max_length=12, help_text="The key's first characters, to tell keys apart.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyKey(OrganizationOwned):
+    """The first answer to a write sent with an ``Idempotency-Key`` header, replayed when the
+    same client sends the same key again. The unique constraint makes "first" mean one."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    client = models.CharField(max_length=40, help_text="token:<id> or user:<id>")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="Method, path and body, hashed.")
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "client", "key"], name="idempotency_key_once"
+            )
+        ]
+
+    def __str__(self):
+        return self.key

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "alliances",
     "governance",
@@ -248,9 +251,54 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The REST API under /api/v1/ (alliances/api/): personal tokens first, so an anonymous call
+# gets a 401 that says how to authenticate; the session serves the browsable API and the docs.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "alliances.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["alliances.api.conventions.ClientRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "alliances.api.conventions.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "alliances.api.schema.ApiSchema",
+    "EXCEPTION_HANDLER": "alliances.api.conventions.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": None,
+}
+# Requests per client (API token, or signed-in user) and period: "<n>/<second|minute|hour|day>".
+API_RATE_LIMIT = env("API_RATE_LIMIT", "600/minute")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Concord API",
+    "DESCRIPTION": (
+        "Alliances, their health, KPIs and governance, for your CRM, BI tool or scripts. "
+        "Authenticate with a personal API token (create one under *API tokens* in Concord: "
+        "it is shown once) as `Authorization: Bearer <key>`. Every URL names the "
+        "organisation; a token opens only its own. Lists are paginated (`page`, `page_size` "
+        "up to 200), filtered by the parameters each documents and sorted with `ordering`. "
+        "Errors have one body: `{status, code, detail, errors?}`. Bulk writes accept an "
+        "`Idempotency-Key` header: sending the same request again with the same key replays "
+        "the first answer instead of writing twice."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Choice sets used by several resources, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "SideEnum": "alliances.models.Side",
+        "StageEnum": "alliances.models.Stage",
+        "VisibilityEnum": "alliances.models.Visibility",
+        "OutcomeEnum": "alliances.models.Outcome",
+    },
 }
 
 LOGGING = {

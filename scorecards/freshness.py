@@ -118,6 +118,20 @@ def _tokens(keys: list[str]) -> list[str]:
     return [found.get(key) or missing[key] for key in keys]
 
 
+def version_tag(*, organization_id: int, alliance_id: int | None = None) -> str | None:
+    """A tag that changes whenever what the organisation (and the alliance) shows changes, or
+    the code does: the API's ETags. None when the cache cannot be reached."""
+    kinds = [("organization", organization_id)] + (
+        [("alliance", alliance_id)] if alliance_id else []
+    )
+    try:
+        tokens = _tokens([_token_key(kind, pk) for kind, pk in kinds])
+    except Exception:
+        log.exception("dashboards: cache unavailable, no version tag")
+        return None
+    return hashlib.sha256(repr([code_version(), tokens]).encode()).hexdigest()[:32]
+
+
 def page_key(request, name: str, *, alliance_id: int | None, organization_id: int, **parts):
     """The cache key of one rendering of a dashboard page for this viewer; None (render, do
     not cache) when the cache cannot be reached, or when the request brings no CSRF cookie:

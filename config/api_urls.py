@@ -1,0 +1,22 @@
+"""The REST API: /api/v1/ (each app's resources), the schema and its interactive docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from alliances.api import views as alliances_api
+from governance import api as governance_api
+from scorecards import api as scorecards_api
+from surveys import api as surveys_api
+
+v1 = [
+    *alliances_api.urlpatterns,
+    *surveys_api.urlpatterns,
+    *scorecards_api.urlpatterns,
+    *governance_api.urlpatterns,
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]

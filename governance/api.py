@@ -1,0 +1,3 @@
+"""governance resources of the REST API (see alliances/api/)."""
+
+urlpatterns = []

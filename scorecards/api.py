@@ -1,0 +1,3 @@
+"""scorecards resources of the REST API (see alliances/api/)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""surveys resources of the REST API (see alliances/api/)."""
+
+urlpatterns = []
