@@ -664,7 +664,9 @@ class ApiToken(OrganizationOwned):
     )
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=80, help_text="What uses it, e.g. “CRM sync”.")
-    prefix = models.CharField(max_length=12, help_text="The key's first characters, to tell keys apart.")
+    prefix = models.CharField(
+        max_length=12, help_text="The key's first characters, to tell keys apart."
+    )
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)

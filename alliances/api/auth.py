@@ -55,7 +55,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
         try:
             key = header[1].decode()
         except UnicodeError as error:
-            raise exceptions.AuthenticationFailed("The key has characters keys never have.") from error
+            raise exceptions.AuthenticationFailed(
+                "This key is unknown or has been revoked."
+            ) from error
         token = (
             ApiToken.objects.select_related("user", "organization")
             .filter(token_hash=token_hash(key), revoked_at__isnull=True)

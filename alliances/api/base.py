@@ -35,6 +35,15 @@ RULES = {
 }
 
 
+def api_memberships(request) -> list:
+    """The caller's memberships; with a token, only the token's organisation."""
+    memberships = memberships_of(request.user)
+    token = request.auth
+    if isinstance(token, ApiToken):
+        memberships = [m for m in memberships if m.organization_id == token.organization_id]
+    return memberships
+
+
 class ScopedViewSet(viewsets.GenericViewSet):
     """Rows of the organisation named in the URL, as its member (or token) may see them."""
 
@@ -63,10 +72,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
             RULES[rule](self)
 
     def resolve(self, request, *, org, **kwargs):
-        memberships = memberships_of(request.user)
-        if isinstance(request.auth, ApiToken):  # a token opens its own organisation only
-            memberships = [m for m in memberships if m.organization_id == request.auth.organization_id]
-        self.scope = scope_for(request.user, org, memberships)
+        self.scope = scope_for(request.user, org, api_memberships(request))
 
     def rows(self):
         return self.model.objects.all()
@@ -166,7 +172,8 @@ def form_input(form_class, *, name: str | None = None, exclude=()) -> type[Stric
         fields[field_name] = _api_field(
             field_name, field, required=field.required and not has_default
         )
-    return type(name or form_class.__name__.removesuffix("Form") + "Input", (StrictSerializer,), fields)
+    name = name or form_class.__name__.removesuffix("Form") + "Input"
+    return type(name, (StrictSerializer,), fields)
 
 
 def form_errors(form: forms.Form) -> dict:
@@ -266,6 +273,8 @@ def routes(prefix: str, viewset, name: str) -> list:
         )
     for action in viewset.get_extra_actions():
         route = f"{prefix}/{'<int:pk>/' if action.detail else ''}{action.url_path}/"
-        view = viewset.as_view(dict(action.mapping), detail=action.detail, basename=name, **action.kwargs)
+        view = viewset.as_view(
+            dict(action.mapping), detail=action.detail, basename=name, **action.kwargs
+        )
         found.append(path(route, view, name=f"api-{name}-{action.url_name}"))
     return found

@@ -39,7 +39,9 @@ class ApiSchema(AutoSchema):
                 codes.append("409")
         for code in codes:
             if code not in responses:
-                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                responses[code] = self._get_response_for_code(
+                    ErrorSerializer, code, direction=direction
+                )
                 responses[code]["description"] = ERRORS[code]
         return responses
 

@@ -10,14 +10,15 @@ from rest_framework.response import Response
 
 from .. import services
 from ..forms import AllianceForm, ContactForm, LessonsForm, StageAdvanceForm, StageBackForm
-from ..models import VALUE_THESIS_FIELDS, Alliance, ApiToken, Contact, Side, StageTransition
-from ..tenancy import AllianceScope, memberships_of
+from ..models import VALUE_THESIS_FIELDS, Alliance, Contact, Side, StageTransition
+from ..tenancy import AllianceScope
 from .base import (
     AllianceScopedViewSet,
     FormWriteMixin,
     ReadMixin,
     ScopedViewSet,
     StrictSerializer,
+    api_memberships,
     form_errors,
     form_input,
     routes,
@@ -40,17 +41,11 @@ class OrganizationViewSet(viewsets.GenericViewSet):
     pagination_class = None
     filter_backends = []
 
-    def memberships(self):
-        memberships = memberships_of(self.request.user)
-        if isinstance(self.request.auth, ApiToken):
-            memberships = [m for m in memberships if m.organization_id == self.request.auth.organization_id]
-        return memberships
-
     def list(self, request):
-        return Response(self.get_serializer(self.memberships(), many=True).data)
+        return Response(self.get_serializer(api_memberships(self.request), many=True).data)
 
     def retrieve(self, request, org):
-        found = next((m for m in self.memberships() if m.organization.slug == org), None)
+        found = next((m for m in api_memberships(self.request) if m.organization.slug == org), None)
         if found is None:
             raise exceptions.NotFound("No such organisation.")
         return Response(self.get_serializer(found).data)
@@ -197,7 +192,9 @@ ContactInput = form_input(ContactForm, name="ContactInput")
 
 class ContactBulkInput(StrictSerializer):
     contacts = serializers.ListField(
-        child=ContactInput(), min_length=1, max_length=BULK_LIMIT,
+        child=ContactInput(),
+        min_length=1,
+        max_length=BULK_LIMIT,
         help_text=f"1 to {BULK_LIMIT} contacts of your side, all saved or none.",
     )
 
@@ -244,7 +241,7 @@ class ContactViewSet(FormWriteMixin, ReadMixin, AllianceScopedViewSet):
         error (the errors are keyed by the contact's position in the list)."""
         payload = request.data
         if not isinstance(payload, dict) or not isinstance(payload.get("contacts"), list):
-            raise exceptions.ValidationError({"contacts": ["Send {\"contacts\": [...]}."]})
+            raise exceptions.ValidationError({"contacts": ['Send {"contacts": [...]}.']})
         items = payload["contacts"]
         if not 1 <= len(items) <= BULK_LIMIT:
             raise exceptions.ValidationError(

@@ -114,9 +114,7 @@ def test_create_and_edit_an_alliance_through_the_page_rules(world, api_for):
     assert alliance.partner_name == "Tailspin" and alliance.purpose == "Fly"  # untouched
 
 
-def test_the_partner_may_not_edit_the_lead_s_settings_and_a_viewer_writes_nothing(
-    world, api_for
-):
+def test_the_partner_may_not_edit_the_lead_s_settings_and_a_viewer_writes_nothing(world, api_for):
     partner = api_for(world.ben, world.contoso)
     response = partner.patch(alliance_url(world.shared, "contoso"), {"name": "Taken over"})
     assert response.status_code == 403
@@ -131,8 +129,11 @@ def test_the_partner_may_not_edit_the_lead_s_settings_and_a_viewer_writes_nothin
     [
         ({"name": "A", "partner_name": "B", "colour": "red"}, "colour", "Unknown field."),
         ({"name": ["A"], "partner_name": "B"}, "name", "Not a valid string."),
-        ({"name": "A", "partner_name": "B", "strategic_importance": 9}, "strategic_importance",
-         "Ensure this value is less than or equal to 5."),
+        (
+            {"name": "A", "partner_name": "B", "strategic_importance": 9},
+            "strategic_importance",
+            "Ensure this value is less than or equal to 5.",
+        ),
         ({"name": "A", "partner_name": "B", "start_date": "tomorrow"}, "start_date", None),
         ({"partner_name": "B"}, "name", "This field is required."),
     ],
@@ -252,9 +253,7 @@ def test_idempotency_key_replays_the_first_answer_and_refuses_a_different_body(w
 
     # Keys belong to the client that sent them: another token may reuse the name.
     dan = api.__class__()
-    _, key = api_token_create(
-        membership=Membership.objects.get(user=world.dan), name="dan"
-    )
+    _, key = api_token_create(membership=Membership.objects.get(user=world.dan), name="dan")
     dan.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     assert dan.post(url, other, HTTP_IDEMPOTENCY_KEY="import-42").status_code == 201
 
@@ -284,6 +283,9 @@ def test_stage_moves_follow_the_gate_rules(world, api_for):
     back = api.post(url + "back/", {"to_stage": 5, "reason": "Oops"})
     assert back.status_code == 400 and back.json()["errors"]["to_stage"]
     partner = api_for(world.ben, world.contoso)
-    assert partner.post(
-        alliance_url(world.shared, "contoso", "transitions/advance/"), {"note": "x"}
-    ).status_code == 403
+    assert (
+        partner.post(
+            alliance_url(world.shared, "contoso", "transitions/advance/"), {"note": "x"}
+        ).status_code
+        == 403
+    )
