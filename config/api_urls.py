@@ -3,16 +3,21 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from alliances import webhook_views
 from alliances.api import views as alliances_api
 from governance import api as governance_api
 from scorecards import api as scorecards_api
+from scorecards import exports, kpi_api
 from surveys import api as surveys_api
 
 v1 = [
     *alliances_api.urlpatterns,
+    *webhook_views.api_urlpatterns,
     *surveys_api.urlpatterns,
     *scorecards_api.urlpatterns,
+    *kpi_api.urlpatterns,
     *governance_api.urlpatterns,
+    *exports.api_urlpatterns,
 ]
 
 urlpatterns = [

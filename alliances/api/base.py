@@ -253,6 +253,9 @@ class ReadMixin(mixins.ListModelMixin, mixins.RetrieveModelMixin):
 
 # --- routes ---------------------------------------------------------------------------------
 
+ORG = "organizations/<slug:org>"
+ALLIANCE = f"{ORG}/alliances/<int:alliance>"
+
 LIST_ACTIONS = {"get": "list", "post": "create"}
 DETAIL_ACTIONS = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 

@@ -13,6 +13,8 @@ from ..forms import AllianceForm, ContactForm, LessonsForm, StageAdvanceForm, St
 from ..models import VALUE_THESIS_FIELDS, Alliance, Contact, Side, StageTransition
 from ..tenancy import AllianceScope
 from .base import (
+    ALLIANCE,
+    ORG,
     AllianceScopedViewSet,
     FormWriteMixin,
     ReadMixin,
@@ -358,9 +360,6 @@ class TransitionViewSet(ReadMixin, AllianceScopedViewSet):
             )
         return Response(TransitionSerializer(transition).data, status=201)
 
-
-ORG = "organizations/<slug:org>"
-ALLIANCE = f"{ORG}/alliances/<int:alliance>"
 
 urlpatterns = [
     path(

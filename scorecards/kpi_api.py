@@ -1,0 +1,3 @@
+"""KPIs, KPI values and health reviews in the REST API (see alliances/api/)."""
+
+urlpatterns = []
