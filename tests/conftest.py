@@ -71,6 +71,8 @@ def _isolated(settings, tmp_path, monkeypatch):
     }
     settings.OUTBOX_PATH = tmp_path / "mail"
     settings.SITE_URL = "http://testserver"
+    # The API's throttle counts in the shared cache; tests of it set their own low limit.
+    settings.API_RATE_LIMIT = "100000/minute"
     # The default hasher is slow on purpose (about a second per test user); tests need no strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

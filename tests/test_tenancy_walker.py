@@ -2,10 +2,14 @@
 
 The walker enumerates the URLconf itself, so a view added later is attacked automatically.
 A URL kwarg that ``VICTIM_IDS`` does not know fails the suite until someone says how to find
-another tenant's id for it; a route outside ``/o/<org>/`` fails until it is put there or
-listed in ``NOT_TENANT_SCOPED`` with a reason.
+another tenant's id for it; a route outside ``/o/<org>/`` (or the API's
+``/api/v1/organizations/<org>/``) fails until it is put there or listed in
+``NOT_TENANT_SCOPED`` with a reason. API routes are attacked with every HTTP method; their
+``<pk>`` is an id of the model the route's viewset serves (``API_ROWS`` makes one where the
+walker's world has none).
 """
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -17,11 +21,13 @@ from django.urls import URLResolver, get_resolver, path
 from alliances import services
 from alliances.models import (
     Alliance,
+    ApiToken,
     GateItem,
     MemberInvitation,
     Membership,
     Organization,
     Role,
+    SideOwned,
     TenantModel,
 )
 from surveys.models import Question
@@ -40,7 +46,14 @@ NOT_TENANT_SCOPED = {
     "calendar/<str:token>.ics": "calendar feed for apps without a session: the token is the key",
     "static/": "static files: public by design",
     "s/": "pulse survey pages: the emailed one-time token (then the session) is the credential",
+    "api/schema/": "the API's OpenAPI schema: public reference, no tenant data",
+    "api/docs/": "the API's interactive docs: public reference, no tenant data",
 }
+# Routes allowlisted as they are (not as a prefix, although they end in "/").
+NOT_TENANT_SCOPED_EXACT = {
+    "api/v1/organizations/": "lists the caller's own memberships, from the session or token",
+}
+API_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 
 # At least this many tenant routes exist today; fewer means the walker lost its way.
 MIN_TENANT_ROUTES = 25
@@ -87,6 +100,19 @@ def _alerts(alliance):
     return Alert.objects.filter(alliance=alliance)
 
 
+def _api_tokens(organization):
+    """The organisation's API tokens, which an organisation gets one of (its admin's)."""
+    from alliances.api.auth import api_token_create
+
+    if not ApiToken.objects.filter(organization=organization).exists():
+        admin = Membership.objects.filter(organization=organization, role=Role.ADMIN).first()
+        api_token_create(membership=admin, name="walker")
+    return ApiToken.objects.filter(organization=organization)
+
+
+# API models the walker's world has no row of: how to make one for ``organization``.
+API_ROWS = {}
+
 # URL kwarg -> the id of an object of ``organization`` (within ``alliance`` where it applies).
 # The rightful user's requests use these ids as they are; an attacker's use them against him.
 VICTIM_IDS = {
@@ -124,6 +150,7 @@ VICTIM_IDS = {
         alliance.review_interviews.filter(author_organization=organization, visibility="internal")
     ),
     "alert": lambda organization, alliance: _first_pk(_alerts(alliance)),
+    "token": lambda organization, alliance: _first_pk(_api_tokens(organization)),
 }
 
 # A body most forms of the project would accept, so a missing tenant check would show as a write.
@@ -180,20 +207,29 @@ POST_BODY = {
 class Route:
     route: str
     kwargs: tuple[str, ...]
+    view: object = None
+
+    @property
+    def is_api(self) -> bool:
+        return self.route.startswith("api/")
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return API_METHODS if self.is_api else ("GET", "POST")
 
 
 def walk(patterns=None, prefix: str = ""):
-    """Yield the full route of every URL pattern, descending into includes."""
+    """Yield the full route and view of every URL pattern, descending into includes."""
     for entry in get_resolver().url_patterns if patterns is None else patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             yield from walk(entry.url_patterns, route)
         else:
-            yield route
+            yield route, entry.callback
 
 
 def allowlisted(route: str) -> bool:
-    return any(
+    return route in NOT_TENANT_SCOPED_EXACT or any(
         route == allowed or (allowed.endswith("/") and route.startswith(allowed))
         for allowed in NOT_TENANT_SCOPED
     )
@@ -201,7 +237,7 @@ def allowlisted(route: str) -> bool:
 
 def tenant_routes(patterns=None) -> list[Route]:
     routes = []
-    for route in walk(patterns):
+    for route, view in walk(patterns):
         if allowlisted(route):
             continue
         names = tuple(match["name"] for match in KWARG.finditer(route))
@@ -209,13 +245,17 @@ def tenant_routes(patterns=None) -> list[Route]:
             f"/{route} is not under /o/<org>/. Put it there, or add it to NOT_TENANT_SCOPED "
             "in tests/test_tenancy_walker.py with the reason it holds no tenant data."
         )
-        unknown = [name for name in names if name not in VICTIM_IDS]
+        unknown = [name for name in names if name not in VICTIM_IDS and name != "pk"]
         assert not unknown, (
             f"/{route} takes {', '.join(unknown)}, which the tenancy walker cannot fill. "
             "Register each kwarg in VICTIM_IDS in tests/test_tenancy_walker.py: how to find "
             "the id of another tenant's object for it."
         )
-        routes.append(Route(route, names))
+        if "pk" in names:
+            assert getattr(getattr(view, "cls", None), "model", None) is not None, (
+                f"/{route} takes <pk> but its view says no model: the walker cannot aim at it."
+            )
+        routes.append(Route(route, names, view))
     return routes
 
 
@@ -223,16 +263,39 @@ def url_for(route: Route, ids: dict) -> str:
     return "/" + KWARG.sub(lambda match: str(ids[match["name"]]), route.route)
 
 
+def _api_pk(view, organization, alliance) -> int:
+    """An id of the model the API view serves, of ``organization`` (in ``alliance`` where the
+    model belongs to one): an internal row of theirs where the model has visibility."""
+    model = view.cls.model
+    rows = model.objects.visible_to(organization)
+    if any(field.name == "alliance" for field in model._meta.get_fields()):
+        rows = rows.filter(alliance=alliance)
+    if not rows.exists() and model._meta.label in API_ROWS:
+        API_ROWS[model._meta.label](organization, alliance)
+    if issubclass(model, SideOwned):
+        internal = rows.filter(author_organization=organization, visibility="internal")
+        rows = internal if internal.exists() else rows
+    return _first_pk(rows)
+
+
 def ids_for(route: Route, organization, alliance) -> dict:
-    return {name: VICTIM_IDS[name](organization, alliance) for name in route.kwargs}
+    ids = {name: VICTIM_IDS[name](organization, alliance) for name in route.kwargs if name != "pk"}
+    if "pk" in route.kwargs:
+        ids["pk"] = _api_pk(route.view, organization, alliance)
+    return ids
 
 
 def send(client, method: str, url: str):
     """One request whose writes are rolled back, so each request meets the same world."""
+    api = url.startswith("/api/")
     with transaction.atomic():
         try:
             if method == "GET":
                 return client.get(url)
+            if api:
+                return client.generic(
+                    method, url, json.dumps(POST_BODY), content_type="application/json"
+                )
             return client.post(url, POST_BODY)
         finally:
             transaction.set_rollback(True)
@@ -354,14 +417,15 @@ def test_another_tenants_ids_answer_404(walker_world, client, attack):
             continue  # the attacker's own page
         attacked += 1
         url = url_for(route, ids)
-        for method in ("GET", "POST"):
+        for method in route.methods:
             try:
                 status = send(client, method, url).status_code
             except Exception as error:  # a crash is a finding too; report them all at once
                 failures.append(f"{method} {url} raised {error!r}")
                 continue
             # A POST-only view refuses a GET before it looks anything up, the same for all.
-            if status != 404 and not (method == "GET" and status == 405):
+            # (The API resolves the tenant before the method: there even a 405 would be a leak.)
+            if status != 404 and not (method == "GET" and status == 405 and not route.is_api):
                 failures.append(f"{method} {url} answered {status}, not 404")
     assert not failures, "\n".join(failures)
     assert attacked >= (MIN_TENANT_ROUTES if attack.slug == victim.slug else 1)
@@ -384,9 +448,9 @@ def test_the_same_urls_work_for_the_rightful_user(walker_world, client, user, or
     routes = tenant_routes()
     for route in routes:
         url = url_for(route, ids_for(route, organization, getattr(world, alliance)))
-        for method in ("GET", "POST"):
+        for method in route.methods:
             status = send(client, method, url).status_code
-            if method == "GET" and status == 405:
+            if status == 405:
                 continue
             gettable += method == "GET"
             if status == 404 or status >= 500:

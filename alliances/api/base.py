@@ -78,7 +78,9 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return self.model.objects.all()
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator, without a request
+        if not hasattr(self, "scope"):
+            # No scope resolved: the schema generator, or the browsable renderer drawing an
+            # error that came before the scope (a 401, a 404). Fail closed: no rows.
             return self.model.objects.none()
         return self.scope.rows(self.rows())
 

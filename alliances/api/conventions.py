@@ -16,7 +16,6 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..models import ApiToken, IdempotencyKey
 
@@ -48,6 +47,9 @@ def django_errors(error: DjangoValidationError):
 def exception_handler(exc, context):
     """DRF's handler, with Django's ValidationError (raised by services) as a 400, and every
     error in one shape: ``{status, code, detail, errors?}``."""
+    # Imported here: rest_framework.views reads the settings that name this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_errors(exc))
     elif isinstance(exc, Http404):
