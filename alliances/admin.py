@@ -144,3 +144,41 @@ class JournalEntryAdmin(AllianceOwnedAdmin):
 class JobRunAdmin(admin.ModelAdmin):
     list_display = ["name", "last_started_at", "last_finished_at", "runs"]
     search_fields = ["name"]
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "user", "organization", "created_at", "last_used_at"]
+    list_filter = ["organization"]
+    search_fields = ["name", "prefix", "user__email", "organization__name"]
+    exclude = ["token_hash"]
+    readonly_fields = ["prefix", "last_used_at"]
+    list_select_related = ["user", "organization"]
+
+
+@admin.register(models.IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    list_display = ["key", "client", "organization", "status_code", "created_at"]
+    search_fields = ["key", "client", "organization__name"]
+    list_select_related = ["organization"]
+
+
+@admin.register(models.WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "organization", "created_at", "disabled_at", "consecutive_failures"]
+    list_filter = ["organization"]
+    search_fields = ["url", "description", "organization__name"]
+    exclude = ["secret"]
+    list_select_related = ["organization"]
+
+
+@admin.register(models.WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "endpoint", "organization", "status", "attempts", "created_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["event", "endpoint__url", "endpoint__organization__name"]
+    list_select_related = ["endpoint__organization"]
+
+    @admin.display(description="organisation")
+    def organization(self, delivery):
+        return delivery.endpoint.organization

@@ -45,6 +45,12 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("score_closed_rounds", "scorecards.jobs.score_closed_rounds"),
     PeriodicJob("daily_threshold_check", "scorecards.jobs.daily_threshold_check"),
     PeriodicJob("steering_digest", "scorecards.digest.steering_digests"),
+    PeriodicJob("webhook_deliveries", "alliances.webhooks.deliveries_sweep"),
+    PeriodicJob(
+        "idempotency_keys_expire",
+        "alliances.api.conventions.idempotency_keys_expire",
+        every=timedelta(hours=1),
+    ),
 ]
 
 

@@ -704,3 +704,91 @@ class IdempotencyKey(OrganizationOwned):
 
     def __str__(self):
         return self.key
+
+
+class WebhookEvent(models.TextChoices):
+    """What an organisation can subscribe a webhook endpoint to."""
+
+    ALERT_RAISED = "alert.raised", "An alert is raised"
+    ALERT_RESOLVED = "alert.resolved", "An alert is resolved"
+    STAGE_CHANGED = "alliance.stage_changed", "An alliance changes stage"
+    ROUND_CLOSED = "round.closed", "A survey round closes"
+
+
+class WebhookEndpoint(OrganizationOwned):
+    """A URL of one organisation that Concord POSTs signed events to. Disabled (not deleted)
+    after repeated failed deliveries; an admin enables it again."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField("URL", max_length=500)
+    events = models.JSONField(default=list, help_text="The event types it receives.")
+    secret = models.CharField(max_length=80, help_text="Signs each delivery (HMAC-SHA256).")
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, help_text="Deliveries that failed for good since the last success."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.url
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERING = "delivering", "Delivering"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(TenantModel):
+    """One event for one endpoint, and how sending it went. Unique per (endpoint, event id),
+    so an event emitted twice is delivered once. While ``delivering``, ``next_attempt_at``
+    is the end of the worker's lease."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40)
+    event_id = models.UUIDField()
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"], name="webhook_event_once_per_endpoint"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.endpoint}"
+
+    @classmethod
+    def tenant_filter(cls, organization):
+        return Q(endpoint__organization=organization)

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from governance.models import ActionItem, ActionSource, Escalation, Rung
 from governance.services import action_save, decision_rights_seed, escalation_raise
 
+from . import webhooks
 from .defaults import DEFAULT_GATE_ITEMS
 from .mail import send_templated
 from .models import (
@@ -623,6 +624,7 @@ def stage_advance(
     if to_stage == Stage.GOVERNANCE:
         # Entering governance starts the decision-rights matrix from the defaults.
         decision_rights_seed(alliance=alliance)
+    webhooks.stage_changed(transition)
     return transition
 
 
@@ -652,6 +654,7 @@ def stage_back(
     alliance.stage = to_stage
     alliance.save(update_fields=["stage", "updated_at"])
     _gate_checks_for(alliance, to_stage)
+    webhooks.stage_changed(transition)
     return transition
 
 

@@ -49,7 +49,7 @@ class Scope:
     def get(self, model_or_queryset, **lookup):
         try:
             return get_object_or_404(self.rows(model_or_queryset), **lookup)
-        except (ValueError, TypeError) as error:  # e.g. a non-numeric id
+        except (ValueError, TypeError, OverflowError) as error:  # a non-numeric or huge id
             raise Http404 from error
 
     def require_edit(self):

@@ -271,6 +271,10 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": None,
 }
+# Webhook endpoints must be https:// on a public address: an admin must not be able to make
+# Concord call into its own network. Development and tests only may relax either rule.
+WEBHOOKS_ALLOW_HTTP = envbool("WEBHOOKS_ALLOW_HTTP", "0")
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = envbool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "0")
 # Requests per client (API token, or signed-in user) and period: "<n>/<second|minute|hour|day>".
 API_RATE_LIMIT = env("API_RATE_LIMIT", "600/minute")
 SPECTACULAR_SETTINGS = {
@@ -298,6 +302,24 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "alliances.models.Stage",
         "VisibilityEnum": "alliances.models.Visibility",
         "OutcomeEnum": "alliances.models.Outcome",
+        "KpiSourceEnum": "scorecards.models.KpiSource",
+        "KpiGroupEnum": "scorecards.models.KpiGroup",
+        "KpiUnitEnum": "scorecards.models.KpiUnit",
+        "KpiDirectionEnum": "scorecards.models.Direction",
+        "ReviewKindEnum": "scorecards.models.ReviewKind",
+        "ActionStatusEnum": "governance.models.ActionStatus",
+        "ColorEnum": "scorecards.lights.Color",
+        "ActionSourceEnum": "governance.models.ActionSource",
+        "RiskStatusEnum": "governance.models.RiskStatus",
+        "RiskCategoryEnum": "governance.models.RiskCategory",
+        "RungEnum": "governance.models.Rung",
+        "GovernanceCadenceEnum": "governance.models.Cadence",
+        "SurveyCadenceEnum": "surveys.models.Cadence",
+        "AlertKindEnum": "scorecards.models.AlertKind",
+        "AlertStatusEnum": "scorecards.models.AlertStatus",
+        "RoundKindEnum": "surveys.models.RoundKind",
+        "MetricEnum": "scorecards.models.Metric",
+        "WebhookEventEnum": "alliances.models.WebhookEvent",
     },
 }
 

@@ -13,3 +13,5 @@ if settings.BENCH_VIEWS:
     from bench import views as bench_views
 
     urlpatterns.append(path("bench/one-query", bench_views.one_query, name="bench_one_query"))
+
+handler404 = "alliances.api.conventions.not_found"

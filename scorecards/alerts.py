@@ -24,6 +24,7 @@ from django.core.mail import mailers
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from alliances import webhooks
 from alliances.mail import templated_message
 from alliances.models import Alliance, Contact, ContactFunction, Outcome, Side, Visibility
 from alliances.services import review_owner
@@ -360,6 +361,7 @@ def _raise(
             if kind == AlertKind.ESCALATED:
                 alert.escalation = _escalate(alliance, alert, now=now)
             alert.save(update_fields=["action", "escalation"])
+            webhooks.alert_raised(alert)
     except IntegrityError:
         return  # raised by an earlier run (or a parallel one)
     result.raised.append(alert)
@@ -438,8 +440,9 @@ def _escalate(alliance, alert: Alert, *, now) -> Escalation:
     )
 
 
+@transaction.atomic
 def _resolve(alert: Alert, *, now) -> int:
-    return (
+    resolved = (
         Alert.objects.filter(pk=alert.pk)
         .exclude(status=AlertStatus.RESOLVED)
         .update(
@@ -448,6 +451,10 @@ def _resolve(alert: Alert, *, now) -> int:
             resolution=f"Back to green for {SUSTAINED_GREEN_ROUNDS} rounds in a row.",
         )
     )
+    if resolved:
+        alert.status, alert.resolved_at = AlertStatus.RESOLVED, now
+        webhooks.alert_resolved(alert)
+    return resolved
 
 
 # --- telling people -------------------------------------------------------------------------

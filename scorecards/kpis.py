@@ -858,16 +858,21 @@ def _month_value(kpi: Kpi, month: date, value: float | None) -> MonthValue:
     return MonthValue(month, value, kpi_format(kpi, value), color, reason)
 
 
+def kpis_with_latest(kpis):
+    """KPIs annotated with their latest month and value (``latest_month``, ``latest_value``):
+    one query, however many KPIs."""
+    latest = KpiValue.objects.filter(kpi=OuterRef("pk")).order_by("-month")
+    return kpis.annotate(
+        latest_month=Subquery(latest.values("month")[:1]),
+        latest_value=Subquery(latest.values("value")[:1]),
+    )
+
+
 def _kpis(*, scope, alliance: Alliance, archived: bool = False) -> list[Kpi]:
     """The alliance's KPIs in board order, each annotated with its latest month and value."""
-    latest = KpiValue.objects.filter(kpi=OuterRef("pk")).order_by("-month")
     return list(
-        scope.rows(Kpi.objects.filter(alliance=alliance))
+        kpis_with_latest(scope.rows(Kpi.objects.filter(alliance=alliance)))
         .filter(archived_at__isnull=not archived)
-        .annotate(
-            latest_month=Subquery(latest.values("month")[:1]),
-            latest_value=Subquery(latest.values("value")[:1]),
-        )
         .order_by("position", "pk")
     )
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from alliances import webhooks
 from alliances.models import Alliance, Organization, Side, Stage, User
 
 from . import alerts, freshness
@@ -204,6 +205,7 @@ def alert_acknowledge(*, alert: Alert, user: User | None, now: datetime) -> Aler
     alert.refresh_from_db()
     if claimed:
         freshness.changed(alliances=[alert.alliance_id])
+        webhooks.alert_resolved(alert)
     else:
         if alert.status == AlertStatus.RESOLVED:
             raise ValidationError(
@@ -234,6 +236,7 @@ def alert_resolve(*, alert: Alert, user: User | None, note: str, now: datetime) 
     alert.refresh_from_db()
     if claimed:
         freshness.changed(alliances=[alert.alliance_id])
+        webhooks.alert_resolved(alert)
     else:
         raise ValidationError(
             f"This alert was already resolved{_who(alert.resolved_by)} on "

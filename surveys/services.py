@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
+from alliances import webhooks
 from alliances.models import Alliance, Contact, Organization, Outcome, User
 
 from .defaults import DEFAULT_QUESTIONS, TRUST_ANCHOR
@@ -522,9 +523,11 @@ def rounds_close_due(*, now: datetime) -> list[int]:
         )
     )
     if due:
-        SurveyRound.objects.filter(pk__in=due, closed_at__isnull=True).update(
-            closed_at=F("closes_at")
-        )
+        with transaction.atomic():
+            SurveyRound.objects.filter(pk__in=due, closed_at__isnull=True).update(
+                closed_at=F("closes_at")
+            )
+            webhooks.rounds_closed(round_ids=due)
     return due
 
 

@@ -5,8 +5,14 @@ alliance of its own. ada is Northwind's admin, dan a Northwind manager, vic a No
 viewer, ben Contoso's manager, cy Fabrikam's admin — the outsider for Northwind's data.
 """
 
+import hashlib
+import hmac
+import json
 import os
+import threading
+import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings
@@ -261,3 +267,63 @@ def alliance(world):
     alliance.stage = Stage.EXECUTION
     alliance.save()
     return alliance
+
+
+# --- a webhook receiver: a real HTTP server on loopback -----------------------------------
+
+
+class Receiver:
+    """What the local server was sent, and what it answers next."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.answer = 200
+        self.url = ""
+
+    @property
+    def bodies(self) -> list[dict]:
+        return [json.loads(r["body"]) for r in self.requests]
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOKS_ALLOW_HTTP = True
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
+    recorder = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            recorder.requests.append(
+                {
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body,
+                }
+            )
+            self.send_response(recorder.answer)
+            self.end_headers()
+            self.wfile.write(b"thanks")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/concord"
+    yield recorder
+    server.shutdown()
+    server.server_close()
+
+
+def verify(secret: str, request: dict, *, tolerance: int = 300) -> dict:
+    """The receiver's check, written from the documentation, not from Concord's code."""
+    header = request["headers"]["concord-signature"]
+    fields = dict(part.split("=", 1) for part in header.split(","))
+    timestamp = int(fields["t"])
+    signed = str(timestamp).encode() + b"." + request["body"]
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(expected, fields["v1"]), "signature does not match"
+    assert abs(time.time() - timestamp) <= tolerance, "timestamp not recent"
+    return json.loads(request["body"])

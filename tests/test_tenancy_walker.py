@@ -57,6 +57,7 @@ API_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 
 # At least this many tenant routes exist today; fewer means the walker lost its way.
 MIN_TENANT_ROUTES = 25
+MIN_API_ROUTES = 60
 
 KWARG = re.compile(r"<(?:[^>:]+:)?(?P<name>[^>]+)>")
 
@@ -105,13 +106,64 @@ def _api_tokens(organization):
     from alliances.api.auth import api_token_create
 
     if not ApiToken.objects.filter(organization=organization).exists():
-        admin = Membership.objects.filter(organization=organization, role=Role.ADMIN).first()
-        api_token_create(membership=admin, name="walker")
+        member = Membership.objects.filter(organization=organization).order_by("pk").first()
+        api_token_create(membership=member, name="walker")
     return ApiToken.objects.filter(organization=organization)
 
 
+def _webhook_endpoints(organization):
+    """The organisation's webhook endpoints, which an organisation gets one of."""
+    from alliances.models import WebhookEndpoint
+
+    if not WebhookEndpoint.objects.filter(organization=organization).exists():
+        WebhookEndpoint.objects.create(
+            organization=organization,
+            url=f"https://hooks.example.com/{organization.slug}",
+            events=["alert.raised"],
+            secret="whsec_walker",
+        )
+    return WebhookEndpoint.objects.filter(organization=organization)
+
+
+def _webhook_delivery(organization, alliance):
+    """A ping logged for the organisation's first webhook endpoint."""
+    import uuid
+
+    from alliances.models import WebhookDelivery
+
+    endpoint = _webhook_endpoints(organization).order_by("pk").first()
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event="ping", event_id=uuid.uuid4(), payload={}
+    )
+
+
+def _scores(organization, alliance):
+    from django.utils import timezone
+
+    from scorecards.jobs import score_closed_rounds
+
+    score_closed_rounds(now=timezone.now())
+
+
+def _kpi_value(organization, alliance):
+    from datetime import date
+
+    from scorecards.models import KpiValue
+
+    kpi = _kpis(alliance).order_by("pk").first()
+    KpiValue.objects.create(alliance=alliance, kpi=kpi, month=date(2026, 1, 1), value=3)
+
+
 # API models the walker's world has no row of: how to make one for ``organization``.
-API_ROWS = {}
+API_ROWS = {
+    "scorecards.Kpi": lambda organization, alliance: _kpis(alliance),
+    "scorecards.KpiValue": _kpi_value,
+    "scorecards.RoundHealth": _scores,
+    "scorecards.AllianceHealth": _scores,
+    "scorecards.Alert": lambda organization, alliance: _alerts(alliance),
+    "alliances.WebhookEndpoint": lambda organization, alliance: _webhook_endpoints(organization),
+    "alliances.WebhookDelivery": _webhook_delivery,
+}
 
 # URL kwarg -> the id of an object of ``organization`` (within ``alliance`` where it applies).
 # The rightful user's requests use these ids as they are; an attacker's use them against him.
@@ -151,6 +203,7 @@ VICTIM_IDS = {
     ),
     "alert": lambda organization, alliance: _first_pk(_alerts(alliance)),
     "token": lambda organization, alliance: _first_pk(_api_tokens(organization)),
+    "endpoint": lambda organization, alliance: _first_pk(_webhook_endpoints(organization)),
 }
 
 # A body most forms of the project would accept, so a missing tenant check would show as a write.
@@ -267,6 +320,8 @@ def _api_pk(view, organization, alliance) -> int:
     """An id of the model the API view serves, of ``organization`` (in ``alliance`` where the
     model belongs to one): an internal row of theirs where the model has visibility."""
     model = view.cls.model
+    if model is Alliance:
+        return alliance.pk
     rows = model.objects.visible_to(organization)
     if any(field.name == "alliance" for field in model._meta.get_fields()):
         rows = rows.filter(alliance=alliance)
@@ -361,6 +416,7 @@ def test_a_new_route_outside_the_organisation_fails_until_it_is_allowlisted():
 def test_every_url_kwarg_is_registered_and_enough_routes_are_walked():
     routes = tenant_routes()
     assert len(routes) >= MIN_TENANT_ROUTES, [r.route for r in routes]
+    assert sum(r.is_api for r in routes) >= MIN_API_ROUTES, [r.route for r in routes]
     assert any(len(r.kwargs) > 2 for r in routes), "no route with ids below an alliance"
 
 
@@ -465,6 +521,8 @@ def test_405_on_get_is_the_same_for_everyone(walker_world, client):
     client.force_login(world.ada)
     own = {}
     for route in tenant_routes():
+        if route.is_api:
+            continue  # the API answers another tenant's ids 404 for every method (above)
         own[route] = send(
             client, "GET", url_for(route, ids_for(route, world.northwind, world.litware))
         ).status_code

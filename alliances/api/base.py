@@ -62,7 +62,11 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, permission, throttling
-        self.resolve(request, **kwargs)
+        self.resolve_scope(request, **kwargs)
+        if (self.lookup_url_kwarg or self.lookup_field) in kwargs:
+            # Someone else's object is a 404 before anything else is said about the request
+            # (a 403 for the role, a 405 for the method).
+            self.get_object()
         if request.method not in SAFE_METHODS:
             rule = self.write_rule
             if isinstance(rule, dict):
@@ -71,11 +75,19 @@ class ScopedViewSet(viewsets.GenericViewSet):
                 raise exceptions.MethodNotAllowed(request.method)
             RULES[rule](self)
 
-    def resolve(self, request, *, org, **kwargs):
+    def resolve_scope(self, request, *, org, **kwargs):
         self.scope = scope_for(request.user, org, api_memberships(request))
 
     def rows(self):
         return self.model.objects.all()
+
+    def get_object(self):
+        if not hasattr(self, "_object"):
+            try:
+                self._object = super().get_object()
+            except OverflowError as error:  # an id beyond any integer column
+                raise exceptions.NotFound() from error
+        return self._object
 
     def get_queryset(self):
         if not hasattr(self, "scope"):
@@ -90,8 +102,8 @@ class AllianceScopedViewSet(ScopedViewSet):
 
     write_rule = "shared"
 
-    def resolve(self, request, *, org, alliance, **kwargs):
-        super().resolve(request, org=org)
+    def resolve_scope(self, request, *, org, alliance, **kwargs):
+        super().resolve_scope(request, org=org)
         alliance = self.scope.get(Alliance.objects.select_related(*ALLIANCE_RELATED), pk=alliance)
         self.here = AllianceScope(self.scope, alliance)
 
@@ -105,15 +117,19 @@ class AllianceScopedViewSet(ScopedViewSet):
 # --- writes through the pages' forms --------------------------------------------------------
 
 
+# Ids are positive 64-bit integers; anything else is a 400, before a database sees it.
+ID_RANGE = {"min_value": 1, "max_value": 2**63 - 1}
+
+
 def _api_field(name: str, field: forms.Field, *, required: bool) -> serializers.Field:
     """The JSON type of a form field: what the schema documents and what is type-checked
     before the form sees the value."""
     common = {"required": required, "help_text": str(field.help_text or "") or None}
     nullable = not field.required
     if isinstance(field, forms.ModelMultipleChoiceField):
-        return serializers.ListField(child=serializers.IntegerField(), **common)
+        return serializers.ListField(child=serializers.IntegerField(**ID_RANGE), **common)
     if isinstance(field, forms.ModelChoiceField):
-        return serializers.IntegerField(allow_null=nullable, **common)
+        return serializers.IntegerField(allow_null=nullable, **ID_RANGE, **common)
     if isinstance(field, forms.MultipleChoiceField):
         return serializers.MultipleChoiceField(choices=field.choices, **common)
     if isinstance(field, forms.ChoiceField) and not list(field.choices):  # set per request

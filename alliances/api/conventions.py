@@ -5,6 +5,7 @@ knows about a particular resource."""
 import hashlib
 import json
 import re
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -140,6 +141,8 @@ class ClientRateThrottle(SimpleRateThrottle):
 # --- idempotent writes ----------------------------------------------------------------------
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# How long a first answer is kept for replay; a client retries within minutes, not days.
+IDEMPOTENCY_KEEP = timedelta(hours=24)
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -200,6 +203,12 @@ def idempotent(action):
     return wrapper
 
 
+def idempotency_keys_expire(*, now) -> int:
+    """The periodic job: forget first answers older than ``IDEMPOTENCY_KEEP`` (one DELETE)."""
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=now - IDEMPOTENCY_KEEP).delete()
+    return deleted
+
+
 # --- conditional GET ------------------------------------------------------------------------
 
 
@@ -216,3 +225,18 @@ def conditional(request, tag: str | None, build) -> Response:
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+# --- URLs that match no route -------------------------------------------------------------
+
+
+def not_found(request, exception):
+    """The project's 404 handler: under /api/ the API's error body, elsewhere the page."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        body = {"status": 404, "code": "not_found", "detail": "Not found."}
+        return JsonResponse(body, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

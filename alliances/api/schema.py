@@ -2,6 +2,7 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
 
 from .conventions import ErrorSerializer
 
@@ -18,6 +19,13 @@ ERRORS = {
 
 
 class ApiSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        if isinstance(field, serializers.TimeField):
+            # A local time of day ("14:00:00"), which JSON Schema's "time" format (RFC 3339,
+            # with an offset) would call invalid.
+            return {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"}
+        return super()._map_serializer_field(field, direction, bypass_extensions)
+
     def get_request_serializer(self):
         if self.method in ("POST", "PATCH", "PUT"):
             action = getattr(self.view, "action", None)

@@ -43,14 +43,21 @@ class OrganizationViewSet(viewsets.GenericViewSet):
     pagination_class = None
     filter_backends = []
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.memberships = api_memberships(request)
+        if "org" in kwargs:  # not yours is a 404 before any 405
+            self.membership = next(
+                (m for m in self.memberships if m.organization.slug == kwargs["org"]), None
+            )
+            if self.membership is None:
+                raise exceptions.NotFound("No such organisation.")
+
     def list(self, request):
-        return Response(self.get_serializer(api_memberships(self.request), many=True).data)
+        return Response(self.get_serializer(self.memberships, many=True).data)
 
     def retrieve(self, request, org):
-        found = next((m for m in api_memberships(self.request) if m.organization.slug == org), None)
-        if found is None:
-            raise exceptions.NotFound("No such organisation.")
-        return Response(self.get_serializer(found).data)
+        return Response(self.get_serializer(self.membership).data)
 
 
 # --- alliances ------------------------------------------------------------------------------

@@ -289,3 +289,40 @@ def test_stage_moves_follow_the_gate_rules(world, api_for):
         ).status_code
         == 403
     )
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(world, api_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alliances.jobs import run_job
+
+    api = api_for(world.ada, world.northwind)
+    url = alliance_url(world.shared, rest="contacts/bulk/")
+    body = {"contacts": [{"name": "Day", "email": "day@northwind.example"}]}
+    assert api.post(url, body, HTTP_IDEMPOTENCY_KEY="day-1").status_code == 201
+    run_job("idempotency_keys_expire", now=timezone.now() + timedelta(hours=23))
+    assert IdempotencyKey.objects.filter(key="day-1").exists()
+    run_job("idempotency_keys_expire", now=timezone.now() + timedelta(hours=25))
+    run_job("idempotency_keys_expire", now=timezone.now() + timedelta(hours=25))  # twice: same
+    assert not IdempotencyKey.objects.filter(key="day-1").exists()
+    # The key is free again: the same request now writes (and meets the duplicate email).
+    again = api.post(url, body, HTTP_IDEMPOTENCY_KEY="day-1")
+    assert again.status_code == 400 and "email" in again.json()["errors"]["contacts"]["0"]
+
+
+def test_huge_and_negative_ids_are_clear_answers_not_crashes(world, api_for, client_for):
+    page = client_for(world.ada).get("/o/northwind/alliances/99999999999999999999999/")
+    assert page.status_code == 404
+    api = api_for(world.ada, world.northwind)
+    assert (
+        api.get(alliance_url(world.shared, rest="contacts/99999999999999999999999/")).status_code
+        == 404
+    )
+    assert api.get(v1("organizations/northwind/alliances/-3/")).json()["code"] == "not_found"
+    response = api.post(
+        alliance_url(world.shared, rest="bodies/"),
+        {"name": "Big", "tier": "operational_council", "members": [2**70, -1]},
+    )
+    assert response.status_code == 400 and "members" in response.json()["errors"]
