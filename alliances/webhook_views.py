@@ -186,10 +186,10 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         ]
 
 
-WebhookEndpointInput = type(
-    "WebhookEndpointInput",
-    (form_input(WebhookEndpointForm, name="WebhookEndpointBase"),),
-    {
+WebhookEndpointInput = form_input(
+    WebhookEndpointForm,
+    name="WebhookEndpointInput",
+    fields={
         "events": serializers.MultipleChoiceField(
             choices=WebhookEvent.choices, help_text="What Concord sends to this URL."
         )

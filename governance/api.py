@@ -28,6 +28,7 @@ from alliances.api.base import (
     form_input,
     routes,
 )
+from alliances.api.filters import FilterSet
 from alliances.models import Contact, Side
 
 from . import services
@@ -63,13 +64,13 @@ class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-def filterset(model, fields: dict, *, ids=()) -> type[filters.FilterSet]:
+def filterset(model, fields: dict, *, ids=()) -> type[FilterSet]:
     """A filterset of ``fields``; each related row named in ``ids`` is filtered by its id
     as a plain number, never looked up, so an id of another tenant's row does not answer
     differently from an id that does not exist."""
     declared = {name: IdFilter(field_name=f"{name}_id") for name in ids}
     meta = type("Meta", (), {"model": model, "fields": fields})
-    return type(f"{model.__name__}Filter", (filters.FilterSet,), {**declared, "Meta": meta})
+    return type(f"{model.__name__}Filter", (FilterSet,), {**declared, "Meta": meta})
 
 
 @extend_schema_field(serializers.ChoiceField(choices=Side.choices))
@@ -98,10 +99,10 @@ class BodySerializer(serializers.ModelSerializer):
 
 
 # The form makes ``cadence`` optional when it is built (blank: the tier's default).
-BodyInput = type(
-    "BodyInput",
-    (form_input(BodyForm, name="BodyFormInput"),),
-    {
+BodyInput = form_input(
+    BodyForm,
+    name="BodyInput",
+    fields={
         "cadence": serializers.ChoiceField(
             choices=Cadence.choices, required=False, allow_blank=True, help_text=cadence_help()
         )

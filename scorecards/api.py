@@ -40,6 +40,7 @@ from alliances.api.base import (
     routes,
 )
 from alliances.api.conventions import Conflict, ErrorSerializer, conditional
+from alliances.api.filters import FilterSet
 from alliances.models import AllianceModel, Side, Stage
 
 from . import freshness, services
@@ -404,7 +405,7 @@ LIGHTS = {
 }
 
 
-class PortfolioHealthFilter(django_filters.FilterSet):
+class PortfolioHealthFilter(FilterSet):
     light = django_filters.ChoiceFilter(
         choices=list(LIGHTS.items()), method="by_light", label="The worst corner's light."
     )
@@ -655,7 +656,7 @@ class AlertViewSet(ReadMixin, AllianceScopedViewSet):
         return self._answer(alert)
 
 
-class PortfolioAlertFilter(django_filters.FilterSet):
+class PortfolioAlertFilter(FilterSet):
     # By id, not a model choice: an id that is not yours reads as no alerts, like any other.
     alliance = django_filters.NumberFilter(field_name="alliance_id", label="Only this alliance.")
 

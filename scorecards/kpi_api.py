@@ -479,8 +479,11 @@ class HealthReviewDetailSerializer(HealthReviewSerializer):
         return [label for value, label in Corner.choices if value not in rated]
 
 
-class ReviewSynthesisItem(form_input(SynthesisForm, name="ReviewSynthesisFields")):
-    corner = serializers.ChoiceField(choices=Corner.choices)
+ReviewSynthesisItem = form_input(
+    SynthesisForm,
+    name="ReviewSynthesisItem",
+    fields={"corner": serializers.ChoiceField(choices=Corner.choices)},
+)
 
 
 class ReviewSynthesisInput(StrictSerializer):

@@ -192,3 +192,48 @@ def test_worker_sends_the_invitations_of_a_newly_opened_round(world, settings, t
         body = message.get_body(preferencelist=("plain",)).get_content()
         assert "http://127.0.0.1/s/" in body
     assert all(i.last_emailed_at and i.attempts == 0 for i in invitations)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_worker_delivers_a_signed_webhook(world, settings, tmp_path, receiver):
+    """A stage change commits its event; a real worker process takes the delivery from
+    Redis and POSTs it, signed, to a real HTTP server."""
+    need_services()
+    from alliances import services, webhooks
+    from alliances.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+    from alliances.tasks import deliver_webhook
+    from tests.conftest import verify
+
+    env = process_env(tmp_path, WEBHOOKS_ALLOW_HTTP="1", WEBHOOKS_ALLOW_PRIVATE_NETWORKS="1")
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # this process only enqueues
+    deliver_webhook.app.control.purge()
+    endpoint = webhooks.endpoint_save(
+        endpoint=WebhookEndpoint(
+            organization=world.northwind, url=receiver.url, events=["alliance.stage_changed"]
+        )
+    )
+    with ExitStack() as stack:
+        start(stack, "worker", worker_args(), env, tmp_path)
+        services.stage_advance(
+            alliance=world.shared,
+            user=world.ada,
+            organization=world.northwind,
+            note="Ready",
+            override_reason="Go",
+        )
+        delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not receiver.requests:
+            time.sleep(0.5)
+        logs = {p.name: p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log")}
+        assert len(receiver.requests) == 1, logs
+        while time.monotonic() < deadline:
+            delivery.refresh_from_db()
+            if delivery.status == DeliveryStatus.SUCCEEDED:
+                break
+            time.sleep(0.2)
+    body = verify(endpoint.secret, receiver.requests[0])
+    assert body["type"] == "alliance.stage_changed"
+    assert body["data"]["alliance"]["id"] == world.shared.pk
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.last_status_code == 200

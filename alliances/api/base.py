@@ -15,7 +15,6 @@ then the same service saves it. The request schema is derived from the form's fi
 from django import forms
 from django.db import transaction
 from django.urls import path
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import SAFE_METHODS
@@ -24,6 +23,7 @@ from rest_framework.response import Response
 from ..models import Alliance, ApiToken, SideOwned
 from ..tenancy import ALLIANCE_RELATED, AllianceScope, memberships_of, scope_for
 from .conventions import idempotent
+from .filters import FilterBackend
 
 # Which check an unsafe request must pass, named as in alliances.tenancy.
 RULES = {
@@ -49,7 +49,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     model = None
     write_rule = "edit"  # or a dict: {action name: rule}, with "default"
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
     ordering_fields = ["id"]
 
     def __init_subclass__(cls, **kwargs):
@@ -173,11 +173,14 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def form_input(form_class, *, name: str | None = None, exclude=()) -> type[StrictSerializer]:
+def form_input(
+    form_class, *, name: str | None = None, exclude=(), fields: dict | None = None
+) -> type[StrictSerializer]:
     """A serializer with the form's fields as JSON types, for the schema and type checks.
-    A field is required only when the form requires it and the model gives no default."""
+    A field is required only when the form requires it and the model gives no default.
+    ``fields`` adds fields, or replaces those the form only settles when it is built."""
     model = getattr(getattr(form_class, "_meta", None), "model", None)
-    fields = {}
+    derived = {}
     for field_name, field in form_class.base_fields.items():
         if field_name in exclude or field.disabled:
             continue
@@ -187,11 +190,11 @@ def form_input(form_class, *, name: str | None = None, exclude=()) -> type[Stric
                 has_default = model._meta.get_field(field_name).has_default()
             except Exception:  # a form-only field
                 has_default = False
-        fields[field_name] = _api_field(
+        derived[field_name] = _api_field(
             field_name, field, required=field.required and not has_default
         )
     name = name or form_class.__name__.removesuffix("Form") + "Input"
-    return type(name, (StrictSerializer,), fields)
+    return type(name, (StrictSerializer,), {**derived, **(fields or {})})
 
 
 def form_errors(form: forms.Form) -> dict:

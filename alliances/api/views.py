@@ -295,10 +295,10 @@ class TransitionSerializer(serializers.ModelSerializer):
         ]
 
 
-AdvanceInput = type(
-    "StageAdvanceInput",
-    (form_input(StageAdvanceForm, name="StageAdvanceBase"),),
-    {
+AdvanceInput = form_input(
+    StageAdvanceForm,
+    name="StageAdvanceInput",
+    fields={
         "lessons": form_input(LessonsForm, name="LessonsLearnedInput")(
             required=False,
             help_text="Required when the outcome is `exited`: what the alliance taught.",

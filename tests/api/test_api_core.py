@@ -326,3 +326,53 @@ def test_huge_and_negative_ids_are_clear_answers_not_crashes(world, api_for, cli
         {"name": "Big", "tier": "operational_council", "members": [2**70, -1]},
     )
     assert response.status_code == 400 and "members" in response.json()["errors"]
+
+
+def test_date_time_filters_refuse_offsets_no_database_takes(world, api_for):
+    api = api_for(world.ada, world.northwind)
+    url = v1("organizations/northwind/alerts/")
+    for bad in ("0025-07-21T21:13:37+21:15", "0001-01-01T00:00:00+05:00"):
+        response = api.get(url, {"raised_at__lte": bad})
+        assert response.status_code == 400, bad
+        assert "raised_at__lte" in response.json()["errors"]
+    assert api.get(url, {"raised_at__lte": "2026-07-21T21:13:37+05:30"}).status_code == 200
+
+
+def _queries(api, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get(url).status_code == 200
+    return len(captured)
+
+
+def test_list_queries_do_not_grow_with_the_rows(world, api_for):
+    from alliances import services as alliance_services
+    from tests.factories import ContactFactory
+
+    api = api_for(world.ada, world.northwind)
+    urls = [
+        v1("organizations/"),
+        v1("organizations/northwind/alliances/"),
+        alliance_url(world.shared, rest="contacts/"),
+        alliance_url(world.shared, rest="transitions/"),
+    ]
+    api.get(urls[0])  # the token's first use of the minute also records it: not a list's cost
+    before = [_queries(api, url) for url in urls]
+    for i in range(6):
+        alliance = alliance_services.alliance_create(
+            organization=world.northwind, user=world.ada, name=f"Extra {i}", partner_name=f"P{i}"
+        )
+        alliance.partner_organization = world.contoso
+        alliance.save()
+        ContactFactory(alliance=world.shared, side=Side.LEAD)
+        alliance_services.stage_advance(
+            alliance=world.shared if i == 0 else alliance,
+            user=world.ada,
+            organization=world.northwind,
+            note="Next",
+            override_reason="Test",
+        )
+    after = [_queries(api, url) for url in urls]
+    assert after == before

@@ -7,7 +7,9 @@ generated requests reach the code behind the 404. Every answer must be no 5xx, a
 code, content type, headers and body the schema documents for that operation.
 """
 
+import os
 import re
+from contextlib import contextmanager
 from io import StringIO
 
 import pytest
@@ -37,8 +39,9 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-# Generated requests per operation; enough to try each field's types and edges.
-EXAMPLES_PER_OPERATION = 12
+# Generated requests per operation; enough to try each field's types and edges. Raise it
+# (CONCORD_FUZZ_EXAMPLES=200) for a deeper search than the suite's.
+EXAMPLES_PER_OPERATION = int(os.environ.get("CONCORD_FUZZ_EXAMPLES", "12"))
 
 
 def test_schema_generates_without_warnings(tmp_path):
@@ -61,6 +64,20 @@ def test_docs_are_served_from_our_own_static_files_under_the_strict_policy(clien
     assert client.get("/api/docs/?script=").status_code == 200
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert schema["paths"] and "tokenAuth" in schema["components"]["securitySchemes"]
+
+
+@contextmanager
+def _connection_kept():
+    """What Django's test client does around a request: the end of a request must not close
+    the database connection, which holds the test's transaction. (The test client connects
+    the handler again after each of its own requests, so it must not be used inside.)"""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def _wsgi_app():
@@ -107,14 +124,12 @@ def test_every_operation_answers_as_its_schema_says(monkeypatch):
         .order_by("pk")
         .first()
     )
-    # As Django's test client does: the test's transaction must outlive each request.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
+    with _connection_kept():
         schema = schemathesis.openapi.from_wsgi("/api/schema/", _wsgi_app())
-        operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) >= 10
-        ids = _first_ids(operations, key, alliance.pk)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10
+    ids = _first_ids(operations, key, alliance.pk)  # (Django's test client, outside)
+    with _connection_kept():
         headers = {"Authorization": f"Bearer {key}"}
         strategies = []
         for operation in operations:
@@ -144,9 +159,6 @@ def test_every_operation_answers_as_its_schema_says(monkeypatch):
             case.validate_response(response, checks=CHECKS)
 
         check()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
     reached = {(method, path) for method, path, code in seen if code < 400}
     # The fuzzing reached real rows: most reads answered 200, not just 404s.
     reads = {op.path for op in operations if op.method.upper() == "GET"}

@@ -52,6 +52,10 @@ class Problems:
             self.console_errors.append((message.text, message.location.get("url", "")))
 
     def _failed(self, request):
+        if request.url.endswith("/favicon.svg") and "ERR_ABORTED" in (request.failure or ""):
+            # Chromium fetches the icon again as htmx pushes each URL, and drops the fetch
+            # when the next push comes first: the browser's housekeeping, not the page's.
+            return
         self.found.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
     def _response(self, response):
