@@ -37,11 +37,10 @@ class ApiSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = ["401", "404", "429"]
-        if self.method == "GET" and self._is_list_view():
-            codes.append("400")  # a bad filter or page size
+        # Any call may carry a bad parameter: a filter, a page size, a query value.
+        codes = ["400", "401", "404", "429"]
         if self.method not in ("GET", "HEAD", "OPTIONS"):
-            codes += ["400", "403", "415"]
+            codes += ["403", "415"]
             handler = getattr(self.view, self.view.action, None) if self.view.action else None
             if getattr(handler, "idempotent", False):
                 codes.append("409")

@@ -3,8 +3,10 @@
 ``schemathesis`` reads ``/api/schema/`` and sends generated requests to every operation,
 signed in with a real token of a demo user (Ada, Northwind's admin) on the seeded demo. Path
 parameters are aimed at real rows of Northwind's (the list endpoint's first row), so the
-generated requests reach the code behind the 404. Every answer must be no 5xx, a status
-code, content type, headers and body the schema documents for that operation.
+generated requests reach the code behind the 404. Half the requests are valid by the
+schema, half deliberately not (wrong types, missing fields, values out of range). Every
+answer must be no 5xx, a status code, content type, headers and body the schema documents
+for that operation.
 """
 
 import os
@@ -21,6 +23,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -137,16 +140,18 @@ def test_every_operation_answers_as_its_schema_says(monkeypatch):
             if operation.path in ids:
                 fixed["id"] = ids[operation.path]
             names = {p.name for p in operation.path_parameters}
-            strategies.append(
-                operation.as_strategy(
-                    path_parameters={k: v for k, v in fixed.items() if k in names},
-                    headers=headers,
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                strategies.append(
+                    operation.as_strategy(
+                        generation_mode=mode,
+                        path_parameters={k: v for k, v in fixed.items() if k in names},
+                        headers=headers,
+                    )
                 )
-            )
         seen = []
 
         @settings(
-            max_examples=EXAMPLES_PER_OPERATION * len(operations),
+            max_examples=2 * EXAMPLES_PER_OPERATION * len(operations),
             deadline=None,
             derandomize=True,
             database=None,
