@@ -172,6 +172,22 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
 
 
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "organization", "actor_email", "summary", "ip"]
+    list_filter = ["action"]
+    search_fields = ["summary", "actor_email", "target", "organization__name"]
+    list_select_related = ["organization"]
+    date_hierarchy = "at"
+
+    # An audit log is appended to by Concord, never edited by hand.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(models.WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["event", "endpoint", "organization", "status", "attempts", "created_at"]

@@ -792,3 +792,44 @@ class WebhookDelivery(TenantModel):
     @classmethod
     def tenant_filter(cls, organization):
         return Q(endpoint__organization=organization)
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", "Signed in"
+    LOGIN_FAILED = "login_failed", "Sign-in failed"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    MEMBER_ADDED = "member_added", "Member added"
+    MEMBER_REMOVED = "member_removed", "Member removed"
+    STAGE_CHANGED = "stage_changed", "Stage changed"
+    THRESHOLD_CHANGED = "threshold_changed", "Thresholds changed"
+    API_TOKEN_CREATED = "api_token_created", "API token created"
+    API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
+    WEBHOOK_CREATED = "webhook_created", "Webhook created"
+    WEBHOOK_DELETED = "webhook_deleted", "Webhook deleted"
+
+
+class AuditEvent(OrganizationOwned):
+    """A security-relevant event, for the organisation's admins: who did what, when, from
+    where. Append-only; the actor's email stays when the user is deleted."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.EmailField(blank=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    summary = models.TextField()
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    target = models.CharField(
+        max_length=200, blank=True, help_text="What it was done to, e.g. “membership 12”."
+    )
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["organization", "-at"], name="audit_event_newest")]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.summary[:60]}"

@@ -18,12 +18,14 @@ from governance.models import ActionItem, ActionSource, Escalation, Rung
 from governance.services import action_save, decision_rights_seed, escalation_raise
 
 from . import webhooks
+from .audit import audit_record
 from .defaults import DEFAULT_GATE_ITEMS
 from .mail import send_templated
 from .models import (
     AdaptationTrigger,
     Alliance,
     AllianceGateCheck,
+    AuditAction,
     Contact,
     ContactFunction,
     FitCriterion,
@@ -117,6 +119,15 @@ def member_invitation_accept(*, invitation: MemberInvitation, user: User) -> Mem
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if created:
+        audit_record(
+            organizations=[membership.organization],
+            action=AuditAction.MEMBER_ADDED,
+            summary=f"{user.email} joined as {membership.get_role_display()} (invited as "
+            f"{invitation.email} by {invitation.invited_by or 'someone since removed'}).",
+            target=f"membership {membership.pk}",
+            actor=user,
+        )
     return membership
 
 
@@ -134,14 +145,27 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
         raise ValidationError("Unknown role.")
     if role != Role.ADMIN:
         _check_not_last_admin(membership)
+    before = membership.get_role_display()
     membership.role = role
     membership.save(update_fields=["role"])
+    audit_record(
+        organizations=[membership.organization],
+        action=AuditAction.ROLE_CHANGED,
+        summary=f"{membership.user.email}: {before} → {membership.get_role_display()}.",
+        target=f"membership {membership.pk}",
+    )
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     _check_not_last_admin(membership)
+    audit_record(
+        organizations=[membership.organization],
+        action=AuditAction.MEMBER_REMOVED,
+        summary=f"{membership.user.email} ({membership.get_role_display()}) was removed.",
+        target=f"membership {membership.pk}",
+    )
     membership.delete()
 
 
@@ -624,6 +648,7 @@ def stage_advance(
     if to_stage == Stage.GOVERNANCE:
         # Entering governance starts the decision-rights matrix from the defaults.
         decision_rights_seed(alliance=alliance)
+    _audit_stage_change(transition, user=user)
     webhooks.stage_changed(transition)
     return transition
 
@@ -654,8 +679,23 @@ def stage_back(
     alliance.stage = to_stage
     alliance.save(update_fields=["stage", "updated_at"])
     _gate_checks_for(alliance, to_stage)
+    _audit_stage_change(transition, user=user)
     webhooks.stage_changed(transition)
     return transition
+
+
+def _audit_stage_change(transition: StageTransition, *, user: User | None) -> None:
+    """In both parties' logs: either may move the alliance, and it concerns them both."""
+    alliance = transition.alliance
+    moved = f"{Stage(transition.from_stage).label} → {Stage(transition.to_stage).label}"
+    outcome = f" ({transition.get_outcome_display()})" if transition.outcome else ""
+    audit_record(
+        organizations=[alliance.lead_organization_id, alliance.partner_organization_id],
+        action=AuditAction.STAGE_CHANGED,
+        summary=f"“{alliance.name}”: {moved}{outcome}, by {transition.by_organization}.",
+        target=f"alliance {alliance.pk}",
+        actor=user,
+    )
 
 
 # --- journal --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from scorecards import urls as scorecard_urls
 from scorecards.views import dashboards
 from surveys import urls as survey_urls
 
-from . import account_views, ops_views, token_views, views, webhook_views
+from . import account_views, audit_views, ops_views, token_views, views, webhook_views
 
 alliance_patterns = [
     path("", dashboards.alliance_one_pager, name="alliance_detail"),
@@ -51,6 +51,7 @@ org_patterns = [
     ),
     *token_views.org_patterns,
     *webhook_views.org_patterns,
+    *audit_views.org_patterns,
     *governance_urls.org_patterns,
     *survey_urls.org_patterns,
     *scorecard_urls.org_patterns,

@@ -61,9 +61,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .audit import audit_record
 from .mail import send_templated
 from .models import (
     Alliance,
+    AuditAction,
     DeliveryStatus,
     Membership,
     Role,
@@ -162,7 +164,15 @@ def endpoint_save(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
         raise ValidationError({"events": ["Choose at least one of the listed events."]})
     if not endpoint.secret:
         endpoint.secret = new_secret()
+    created = endpoint.pk is None
     endpoint.save()
+    if created:
+        audit_record(
+            organizations=[endpoint.organization_id],
+            action=AuditAction.WEBHOOK_CREATED,
+            summary=f"Webhook to {endpoint.url} created for {', '.join(endpoint.events)}.",
+            target=f"webhook {endpoint.pk}",
+        )
     return endpoint
 
 
@@ -175,6 +185,12 @@ def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    audit_record(
+        organizations=[endpoint.organization_id],
+        action=AuditAction.WEBHOOK_DELETED,
+        summary=f"Webhook to {endpoint.url} deleted.",
+        target=f"webhook {endpoint.pk}",
+    )
     endpoint.delete()  # its deliveries and their log go with it
 
 

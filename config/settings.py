@@ -67,8 +67,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "alliances.middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "alliances.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -167,6 +168,9 @@ if SMTP_HOST:
     }
 else:
     MAILERS = {"default": {"BACKEND": "alliances.mail.OutboxEmailBackend"}}
+# A failed survey email waits this long before its retry (doubling per failure of the same
+# address); while the server cannot be reached, the whole batch waits this long.
+EMAIL_RETRY_SECONDS = envint("EMAIL_RETRY_SECONDS", 120)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Concord <concord@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -199,8 +203,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CONCORD_TICK_SECONDS = envint("CONCORD_TICK_SECONDS", 60)
 
 CACHES = {
+    # A Redis outage degrades the default cache to "nothing cached" (config/cache.py).
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "config.cache.ResilientRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
@@ -362,6 +367,11 @@ if SENTRY_DSN:
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 # Requests per minute one client may make to the survey pages under /s/.
 SURVEY_RATE_LIMIT = envint("SURVEY_RATE_LIMIT", 60)
+# Failed sign-ins allowed per account, and per client address, within the cool-off period;
+# past either, signing in is refused (even with the right password) until the period ends.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_IP = envint("LOGIN_FAILURE_LIMIT_PER_IP", 20)
+LOGIN_COOLOFF_SECONDS = envint("LOGIN_COOLOFF_SECONDS", 15 * 60)
 
 # Mounts /bench/one-query, the yardstick of `make bench` (never in production).
 BENCH_VIEWS = envbool("CONCORD_BENCH_VIEWS", "0")

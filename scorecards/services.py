@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from alliances import webhooks
-from alliances.models import Alliance, Organization, Side, Stage, User
+from alliances.audit import audit_record
+from alliances.models import Alliance, AuditAction, Organization, Side, Stage, User
 
 from . import alerts, freshness
 from .models import Alert, AlertStatus, Threshold
@@ -112,6 +113,7 @@ def thresholds_save(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        before = _stored(owner=owner, alliance=alliance)
         for stage, pair in values.items():
             key = _key(organization=owner, alliance=alliance, stage=stage)
             if pair is None:
@@ -126,7 +128,39 @@ def thresholds_save(
                     "updated_by": user,
                 },
             )
+        changed = {
+            stage: pair
+            for stage, pair in values.items()
+            if before.get(stage) != (tuple(pair) if pair else None)
+        }
+        _audit_thresholds(
+            organization=organization, owner=owner, alliance=alliance, changed=changed, user=user
+        )
     _relight(_affected(organization=owner, alliance=alliance))
+
+
+def _stored(*, owner: Organization, alliance: Alliance | None) -> dict:
+    """The stored thresholds of one organisation or alliance: {stage: (green, red)}."""
+    key = _key(organization=owner, alliance=alliance, stage=None)
+    del key["stage"]
+    return {t.stage: (t.green_from, t.red_below) for t in Threshold.objects.filter(**key)}
+
+
+def _audit_thresholds(*, organization, owner, alliance, changed, user) -> None:
+    if not changed:
+        return
+    changes = "; ".join(
+        f"{Stage(stage).label if stage else 'all stages'}: "
+        + (f"green from {pair[0]:g}, red below {pair[1]:g}" if pair else "override removed")
+        for stage, pair in changed.items()
+    )
+    audit_record(
+        organizations=[organization, owner],
+        action=AuditAction.THRESHOLD_CHANGED,
+        summary=f"Thresholds of {f'“{alliance.name}”' if alliance else owner}: {changes}.",
+        target=f"alliance {alliance.pk}" if alliance else f"organisation {owner.pk}",
+        actor=user,
+    )
 
 
 def threshold_save(

@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 LEASE = timedelta(minutes=15)
-# After a failed send: wait 2, 4, 8, 16, 32 minutes; then the address counts as failed. An
-# unreachable server, or a lost connection for the messages not yet tried, counts against
-# no address: they just wait BACKOFF_BASE.
-BACKOFF_BASE = timedelta(minutes=2)
+# After a failed send: wait 2, 4, 8, 16, 32 minutes (EMAIL_RETRY_SECONDS doubling); then the
+# address counts as failed. An unreachable server, or a lost connection for the messages not
+# yet tried, counts against no address: they just wait BACKOFF_BASE.
+BACKOFF_BASE = timedelta(seconds=settings.EMAIL_RETRY_SECONDS)
 MAX_ATTEMPTS = 6
 # A reminder never follows the previous email within this long.
 MIN_GAP = timedelta(hours=20)

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from ..models import ApiToken, Membership
+from ..audit import audit_record
+from ..models import ApiToken, AuditAction, Membership
 from ..tokens import new_token, token_hash
 
 KEY_PREFIX = "ck_"
@@ -31,6 +32,12 @@ def api_token_create(*, membership: Membership, name: str) -> tuple[ApiToken, st
         prefix=key[:10],
         token_hash=token_hash(key),
     )
+    audit_record(
+        organizations=[token.organization],
+        action=AuditAction.API_TOKEN_CREATED,
+        summary=f"API token “{token.name}” ({token.prefix}…) created for {token.user.email}.",
+        target=f"api token {token.pk}",
+    )
     return token, key
 
 
@@ -38,6 +45,12 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record(
+            organizations=[token.organization_id],
+            action=AuditAction.API_TOKEN_REVOKED,
+            summary=f"API token “{token.name}” ({token.prefix}…) of {token.user.email} revoked.",
+            target=f"api token {token.pk}",
+        )
     return token
 
 

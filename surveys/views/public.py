@@ -6,6 +6,13 @@ a link up. It puts the invitation in the session under a random slot and redirec
 Submitting the form (POST) uses the invitation up. An invalid, used or expired link all
 get the same neutral page. Every page here sends ``Referrer-Policy: no-referrer``, is not
 cached, and counts against a per-client rate limit.
+
+Their forms are checked against CSRF here rather than by the middleware, which lets these
+views through (``csrf_exempt``): a no-referrer page's form arrives with ``Origin: null`` and
+without a ``Referer``, which Django's origin and referer checks refuse. Here the token check
+alone decides (a cross-site form cannot know the token, and the cookies are SameSite; in
+production HSTS keeps a network attacker from planting one over plain HTTP). Everywhere
+else the middleware's checks apply unchanged.
 """
 
 import secrets
@@ -14,9 +21,11 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
@@ -34,8 +43,25 @@ SESSION_KEY = "pulse"  # {slot: invitation id}
 DONE_KEY = "pulse_done"  # slots answered in this session, for a friendly double submit
 
 
+class NoReferrerCsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check for forms on no-referrer pages: ``Origin: null`` and a missing
+    ``Referer`` are let through to the token check (see the module's docstring)."""
+
+    def _origin_verified(self, request):
+        return request.META.get("HTTP_ORIGIN") == "null" or super()._origin_verified(request)
+
+    def _check_referer(self, request):
+        if "HTTP_REFERER" in request.META:
+            super()._check_referer(request)
+
+
+csrf_protect_no_referrer = decorator_from_middleware(NoReferrerCsrfCheck)
+
+
 def survey_page(view):
-    """Headers and the rate limit every page under /s/ shares."""
+    """Headers, the rate limit and the CSRF check every page under /s/ shares. A view
+    marked ``csrf_exempt`` (below ``@survey_page``) skips the CSRF check."""
+    checked = csrf_protect_no_referrer(view)
 
     @wraps(view)
     @never_cache
@@ -44,12 +70,12 @@ def survey_page(view):
             response = render(request, "surveys/public/slow_down.html", status=429)
             response["Retry-After"] = "60"
         else:
-            response = view(request, *args, **kwargs)
+            response = checked(request, *args, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
-    return wrapper
+    return csrf_exempt(wrapper)  # checked inside, by csrf_protect_no_referrer
 
 
 def unavailable(request):
@@ -179,8 +205,8 @@ def survey_done(request):
     return render(request, "surveys/public/done.html", {"alliance_name": alliance_name})
 
 
-@csrf_exempt  # the token in the URL is the credential; mail clients post here (RFC 8058)
 @survey_page
+@csrf_exempt  # the token in the URL is the credential; mail clients post here (RFC 8058)
 def survey_unsubscribe(request, token):
     link = _link(token)
     contact = link.invitation.contact if link else None
