@@ -28,11 +28,14 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Page performance on a large portfolio (PostgreSQL + gunicorn); writes docs/benchmarks.md.
-## Drops and recreates BENCH_DATABASE_URL's database. BENCH_ARGS="--reuse" keeps its dataset.
+## Page performance on a large portfolio (PostgreSQL + gunicorn), then 50 users at once (locust);
+## writes docs/benchmarks.md. Drops and recreates BENCH_DATABASE_URL's and LOAD_DATABASE_URL's
+## databases. BENCH_ARGS="--reuse" keeps the page dataset; LOAD_ARGS go to bench/load.py.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concord_bench
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concord_load
 bench: install
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
+	LOAD_DATABASE_URL=$(LOAD_DATABASE_URL) $(BIN)/python -m bench.load $(LOAD_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,8 +8,10 @@ writes ``docs/benchmarks.md``. gunicorn is stopped whatever happens. Exits 1 whe
 does not answer 200, 2 on bad arguments.
 
 Scenarios are functions in ``SCENARIOS``: each gets the running ``Server`` and the options
-and returns a ``Section`` (markdown, targets met or missed, failures). To add one (a load
-test, say), write the function and add it there; ``--scenario NAME`` runs only some.
+and returns a ``Section`` (markdown, targets met or missed, failures). To add one, write
+the function and add it there; ``--scenario NAME`` runs only some. The load test, on a
+dataset of its own, is ``bench/load.py``: it writes the "Load" section of the same file,
+which this keeps.
 
 Only the standard library and psycopg (a Concord dependency) are used.
 """
@@ -22,6 +24,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import signal
 import socket
@@ -58,6 +61,8 @@ LATENCY_TARGETS = {"one-pager": 3, "portfolio": 20}
 JS_TARGET = 600_000  # gzipped JavaScript of a cold load, per page
 HTML_TARGET = {"one-pager": 30_000}  # gzipped HTML
 WEIGHED = ["one-pager", "portfolio"]
+# The part of docs/benchmarks.md that the load test writes (bench/load.py).
+LOAD_SECTION = re.compile(r"^## Load\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
 
 
 # --- running things -------------------------------------------------------------------------
@@ -81,10 +86,10 @@ def manage(env: dict, *args: str) -> str:
     return "".join(lines)
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, marker: str = "bench") -> None:
     name = urlsplit(url).path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop {name!r}: the bench database's name contains 'bench'.")
+    if marker not in name:
+        raise SystemExit(f"Refusing to drop {name!r}: the database's name must contain {marker!r}.")
     admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -612,7 +617,10 @@ def main() -> int:
         sections=sections,
     )
     options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(text + "\n")
+    # The load test (bench/load.py) writes its own section of the file: keep it.
+    previous = options.output.read_text() if options.output.exists() else ""
+    load = LOAD_SECTION.search(previous)
+    options.output.write_text(f"{text}\n\n{load.group().rstrip()}\n" if load else text + "\n")
     log(f"wrote {options.output}")
     for section in sections:
         for t in section.targets:

@@ -33,6 +33,7 @@ from tests.topology import (
     Topology,
     answer_survey,
     api_call,
+    close_window,
     enqueue_only,
     free_port,
     pulse_world,
@@ -449,9 +450,7 @@ def test_two_beats_open_one_round_and_send_each_email_once(tmp_path, settings):
         rounds = {w.alliance.pk: SurveyRound.objects.get(alliance=w.alliance) for w in worlds}
         for survey_round in rounds.values():
             survey_answer_all(survey_round, likert=1, trust=0)
-        SurveyRound.objects.filter(pk__in=[r.pk for r in rounds.values()]).update(
-            closes_at=timezone.now() - timedelta(seconds=1)
-        )
+        close_window(SurveyRound.objects.filter(pk__in=[r.pk for r in rounds.values()]))
         topo.wait_for(
             lambda: (
                 RoundHealth.objects.filter(round__in=rounds.values()).count() == 2

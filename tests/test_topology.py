@@ -8,10 +8,8 @@ Runs in CI (CONCORD_REQUIRE_SERVICES=1). The fault tests are in test_faults.py.
 """
 
 from contextlib import ExitStack
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from tests.conftest import need_services
 from tests.topology import (
@@ -20,6 +18,7 @@ from tests.topology import (
     Topology,
     answer_survey,
     api_get,
+    close_window,
     enqueue_only,
     links_in,
     pulse_world,
@@ -80,9 +79,7 @@ def test_full_cycle_on_the_real_topology(tmp_path, settings):
         )
 
         # The window ends; beat's close, score and threshold jobs do the rest.
-        SurveyRound.objects.filter(pk=survey_round.pk).update(
-            closes_at=timezone.now() - timedelta(seconds=1)
-        )
+        close_window(SurveyRound.objects.filter(pk=survey_round.pk))
         health = topo.wait_for(
             lambda: RoundHealth.objects.filter(round=survey_round).first(),
             timeout=60,

@@ -494,3 +494,18 @@ def round_open_now(alliance, *, links: bool = False):
             )
             paths.append(f"/s/{token}/")
     return survey_round, paths
+
+
+def close_window(rounds) -> None:
+    """End these rounds' answer windows now, as time passing would: a second ago, or just
+    after opening for a round opened less than a second ago (a window never ends before it
+    opens: the ``round_closes_after_opening`` constraint)."""
+    from django.db.models import F, Value
+    from django.db.models.functions import Greatest
+
+    rounds.update(
+        closes_at=Greatest(
+            F("opens_at") + timedelta(milliseconds=1),
+            Value(timezone.now() - timedelta(seconds=1)),
+        )
+    )
