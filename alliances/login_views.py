@@ -22,7 +22,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.shortcuts import render
 
-from .ratelimit import client_ip
+from .ratelimit import client_ip, count
 
 log = logging.getLogger("concord.audit")
 
@@ -51,21 +51,14 @@ def _count_failure(request, keys: dict[str, str]) -> None:
     for the cool-off, and its count starts afresh after it."""
     cooloff = settings.LOGIN_COOLOFF_SECONDS
     for kind, key in keys.items():
-        if cache.add(key, 1, timeout=cooloff):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=cooloff)
-                count = 1
-        if count >= _limit(kind):
+        failures = count(key, timeout=cooloff)
+        if failures >= _limit(kind):
             cache.set(f"{key}:locked", True, timeout=cooloff)
             cache.delete(key)
             log.warning(
                 "sign-in paused for %ss: %s failures for the %s (account %r, address %s)",
                 cooloff,
-                count,
+                failures,
                 kind,
                 request.POST.get("username", "")[:254],
                 client_ip(request),

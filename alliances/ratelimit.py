@@ -22,16 +22,18 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def count(key: str, *, timeout: int) -> int:
+    """Add one to the count under ``key`` (started, with ``timeout``, if there is none)."""
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
 def over_limit(scope: str, client: str, *, limit: int, window: int = 60) -> bool:
     """Count one request of ``client`` in the current window; True once past ``limit``."""
     bucket = int(time.time() // window)
-    key = f"ratelimit:{scope}:{client}:{bucket}"
-    if cache.add(key, 1, timeout=window + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 5)
-            count = 1
-    return count > limit
+    return count(f"ratelimit:{scope}:{client}:{bucket}", timeout=window + 5) > limit
